@@ -1,0 +1,343 @@
+package sqlite3safe
+
+import "strings"
+
+// class is what the interceptor must do around a statement (SPEC §3.2).
+// It is computed from the SQL text alone; where the text cannot tell
+// (class.ask), SQLite's own answer, sqlite3_stmt_readonly, decides.
+type class struct {
+	// write: the statement needs the write lock when run outside a
+	// transaction. Set for statements that modify the database, that begin
+	// a transaction, and for everything not known to be a read.
+	write bool
+	// ask: the text alone cannot tell (a WITH whose main statement may
+	// write); prepare it and ask sqlite3_stmt_readonly.
+	ask bool
+	// txControl: the text holds BEGIN, SAVEPOINT, COMMIT, END, ROLLBACK or
+	// RELEASE, so the connection's transaction state must be read back
+	// after it runs.
+	txControl bool
+	// plainBegin: the whole text is one BEGIN [DEFERRED] [TRANSACTION],
+	// which the interceptor runs as BEGIN IMMEDIATE.
+	plainBegin bool
+}
+
+// classify scans query once: whitespace and comments are skipped, string
+// literals and quoted names are stepped over, and each statement of a
+// multi-statement string is classed by its leading keywords. The result is
+// a write if any statement is, and never says "read" for a statement that is
+// not known to be one: when unsure, write.
+func classify(query string) class {
+	var c class
+	s := scanner{src: query}
+	statements := 0
+	for {
+		st := s.statement()
+		if st.empty {
+			if s.done() {
+				break
+			}
+			continue
+		}
+		statements++
+		c.write = c.write || st.write
+		c.ask = c.ask || st.ask
+		c.txControl = c.txControl || st.txControl
+		c.plainBegin = st.plainBegin
+		if s.done() {
+			break
+		}
+	}
+	if statements != 1 {
+		c.plainBegin = false
+		// A statement SQLite must be asked about, inside a multi-statement
+		// string, is not worth preparing part by part: treat it as a write.
+		if c.ask {
+			c.ask, c.write = false, true
+		}
+	}
+	return c
+}
+
+// stmtClass is the class of one statement, as the scanner sees it.
+type stmtClass struct {
+	class
+	empty bool // only whitespace, comments or ';'
+}
+
+// scanner walks SQL text. It understands just enough of SQLite's lexical
+// rules (https://www.sqlite.org/lang_keywords.html, lang_comment.html) to
+// find statement boundaries and leading keywords.
+type scanner struct {
+	src string
+	pos int
+}
+
+func (s *scanner) done() bool { return s.pos >= len(s.src) }
+
+// skipSpace steps over whitespace and comments.
+func (s *scanner) skipSpace() {
+	for s.pos < len(s.src) {
+		ch := s.src[s.pos]
+		switch {
+		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v':
+			s.pos++
+		case ch == '-' && s.pos+1 < len(s.src) && s.src[s.pos+1] == '-':
+			nl := strings.IndexByte(s.src[s.pos:], '\n')
+			if nl < 0 {
+				s.pos = len(s.src)
+			} else {
+				s.pos += nl + 1
+			}
+		case ch == '/' && s.pos+1 < len(s.src) && s.src[s.pos+1] == '*':
+			end := strings.Index(s.src[s.pos+2:], "*/")
+			if end < 0 {
+				s.pos = len(s.src)
+			} else {
+				s.pos += 2 + end + 2
+			}
+		default:
+			return
+		}
+	}
+}
+
+// word returns the next token if it is a bare word (keyword or unquoted
+// name), else "". It does not step over anything that is not a word.
+func (s *scanner) word() string {
+	s.skipSpace()
+	start := s.pos
+	for s.pos < len(s.src) {
+		ch := s.src[s.pos]
+		if ch == '_' || ch == '$' || ch >= 0x80 ||
+			('a' <= ch && ch <= 'z') || ('A' <= ch && ch <= 'Z') ||
+			(s.pos > start && '0' <= ch && ch <= '9') {
+			s.pos++
+			continue
+		}
+		break
+	}
+	return s.src[start:s.pos]
+}
+
+// name returns the next token as a name: a bare word or a quoted name
+// ("x", `x`, [x]), unquoted. It returns "" if the next token is neither.
+func (s *scanner) name() string {
+	s.skipSpace()
+	if s.pos >= len(s.src) {
+		return ""
+	}
+	switch q := s.src[s.pos]; q {
+	case '"', '`', '[':
+		closer := q
+		if q == '[' {
+			closer = ']'
+		}
+		start := s.pos + 1
+		s.skipQuoted(closer)
+		end := s.pos - 1
+		if end < start {
+			end = start
+		}
+		return s.src[start:end]
+	}
+	return s.word()
+}
+
+// peek returns the next significant byte without consuming it, or 0.
+func (s *scanner) peek() byte {
+	s.skipSpace()
+	if s.pos >= len(s.src) {
+		return 0
+	}
+	return s.src[s.pos]
+}
+
+// skipQuoted steps over a quoted token that starts at s.pos and ends at
+// closer; a doubled closer inside is an escaped one.
+func (s *scanner) skipQuoted(closer byte) {
+	s.pos++ // opening quote
+	for s.pos < len(s.src) {
+		i := strings.IndexByte(s.src[s.pos:], closer)
+		if i < 0 {
+			s.pos = len(s.src)
+			return
+		}
+		s.pos += i + 1
+		if closer != ']' && s.pos < len(s.src) && s.src[s.pos] == closer {
+			s.pos++ // doubled: escaped, keep going
+			continue
+		}
+		return
+	}
+}
+
+// skipToEnd steps past the rest of the current statement: up to and
+// including the next ';' outside quotes and comments.
+func (s *scanner) skipToEnd() {
+	for s.pos < len(s.src) {
+		switch ch := s.src[s.pos]; ch {
+		case ';':
+			s.pos++
+			return
+		case '\'', '"', '`':
+			s.skipQuoted(ch)
+		case '[':
+			s.skipQuoted(']')
+		case '-', '/':
+			before := s.pos
+			s.skipSpace()
+			if s.pos == before {
+				s.pos++
+			}
+		default:
+			s.pos++
+		}
+	}
+}
+
+// statement classes the statement at s.pos and steps past it.
+func (s *scanner) statement() stmtClass {
+	var st stmtClass
+	s.skipSpace()
+	if s.done() {
+		st.empty = true
+		return st
+	}
+	if s.src[s.pos] == ';' {
+		s.pos++
+		st.empty = true
+		return st
+	}
+	first := s.word()
+	switch {
+	case first == "":
+		// Not a keyword: a parenthesis, a literal, garbage. SQLite will
+		// reject most of it; whatever it is, it is not known to be a read.
+		st.write = true
+	case eq(first, "SELECT"), eq(first, "VALUES"), eq(first, "EXPLAIN"):
+		// EXPLAIN compiles its statement but never runs it.
+	case eq(first, "WITH"):
+		// The main statement after the CTEs may be INSERT, UPDATE or DELETE.
+		st.ask = true
+	case eq(first, "BEGIN"):
+		st.write, st.txControl = true, true
+		st.plainBegin = s.plainBeginTail()
+	case eq(first, "SAVEPOINT"):
+		// Outside a transaction it opens one.
+		st.write, st.txControl = true, true
+	case eq(first, "COMMIT"), eq(first, "END"), eq(first, "ROLLBACK"), eq(first, "RELEASE"):
+		// These end (or step back within) a transaction: they need no lock
+		// of their own, but the transaction state must be read back.
+		st.txControl = true
+	case eq(first, "PRAGMA"):
+		st.write = !s.pragmaIsRead()
+	default:
+		// INSERT, UPDATE, DELETE, REPLACE, CREATE, DROP, ALTER, VACUUM,
+		// REINDEX, ANALYZE, ATTACH, DETACH and anything unknown.
+		st.write = true
+	}
+	s.skipToEnd()
+	return st
+}
+
+// plainBeginTail reports whether what follows BEGIN makes a deferred
+// transaction: BEGIN [DEFERRED] [TRANSACTION [name]] and nothing else.
+func (s *scanner) plainBeginTail() bool {
+	w := s.word()
+	if eq(w, "DEFERRED") {
+		w = s.word()
+	} else if eq(w, "IMMEDIATE") || eq(w, "EXCLUSIVE") {
+		return false
+	}
+	if eq(w, "TRANSACTION") {
+		s.name() // optional transaction name, ignored by SQLite
+		w = ""
+	}
+	if w != "" {
+		return false
+	}
+	switch s.peek() {
+	case 0, ';':
+		return true
+	}
+	return false
+}
+
+// pragmaIsRead reports whether the PRAGMA at s.pos (after the keyword) is
+// known not to modify the database file.
+func (s *scanner) pragmaIsRead() bool {
+	name := s.name()
+	if s.peek() == '.' { // schema.name
+		s.pos++
+		name = s.name()
+	}
+	if name == "" {
+		return false
+	}
+	name = strings.ToLower(name)
+	switch s.peek() {
+	case '=', '(':
+		return pragmaReadWithArg[name]
+	case 0, ';':
+		return pragmaReadNoArg[name]
+	}
+	return false
+}
+
+// pragmaReadNoArg lists pragmas that, without an argument, only report.
+// Anything missing (optimize, incremental_vacuum, wal_checkpoint, shrink_memory,
+// and every pragma SQLite adds later) is treated as a write.
+var pragmaReadNoArg = toSet(
+	"analysis_limit", "application_id", "auto_vacuum", "automatic_index", "busy_timeout",
+	"cache_size", "cache_spill", "case_sensitive_like", "cell_size_check", "checkpoint_fullfsync",
+	"collation_list", "compile_options", "data_version", "database_list", "defer_foreign_keys",
+	"encoding", "foreign_key_check", "foreign_key_list", "foreign_keys", "freelist_count",
+	"fullfsync", "function_list", "hard_heap_limit", "ignore_check_constraints", "integrity_check",
+	"journal_mode", "journal_size_limit", "legacy_alter_table", "locking_mode", "max_page_count",
+	"mmap_size", "module_list", "page_count", "page_size", "pragma_list", "query_only",
+	"quick_check", "read_uncommitted", "recursive_triggers", "reverse_unordered_selects",
+	"schema_version", "secure_delete", "soft_heap_limit", "synchronous", "table_list",
+	"temp_store", "threads", "trusted_schema", "user_version", "wal_autocheckpoint",
+)
+
+// pragmaReadWithArg lists pragmas that, with an argument, still do not
+// modify the database file: queries about a table or index, checks, and
+// settings that live only in the connection. Setting user_version,
+// journal_mode, page_size, auto_vacuum and the like is a write.
+var pragmaReadWithArg = toSet(
+	// questions
+	"foreign_key_check", "foreign_key_list", "index_info", "index_list", "index_xinfo",
+	"integrity_check", "quick_check", "table_info", "table_list", "table_xinfo",
+	// connection-local settings
+	"analysis_limit", "automatic_index", "busy_timeout", "cache_size", "cache_spill",
+	"case_sensitive_like", "cell_size_check", "defer_foreign_keys", "foreign_keys",
+	"hard_heap_limit", "ignore_check_constraints", "legacy_alter_table", "query_only",
+	"read_uncommitted", "recursive_triggers", "reverse_unordered_selects", "soft_heap_limit",
+	"threads", "trusted_schema",
+)
+
+func toSet(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// eq is an ASCII case-insensitive comparison against an upper-case keyword.
+func eq(word, upper string) bool {
+	if len(word) != len(upper) {
+		return false
+	}
+	for i := 0; i < len(word); i++ {
+		ch := word[i]
+		if 'a' <= ch && ch <= 'z' {
+			ch -= 'a' - 'A'
+		}
+		if ch != upper[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,194 @@
+package sqlite3safe
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// txState is where a connection is with respect to transactions.
+type txState uint8
+
+const (
+	txNone     txState = iota // autocommit
+	txWrite                   // a BeginTx write transaction: holds the exclusive lock
+	txReadOnly                // a BeginTx read-only transaction: no lock in WAL, shared otherwise
+	txManual                  // BEGIN or SAVEPOINT run as a statement: holds the exclusive lock
+)
+
+// conn is one go-sqlite3 connection and what sqlite3-safe knows about it.
+// It is the parent that sqlmw's wrapper forwards to, and the state the
+// connection's interceptor (interceptor.go) reads and writes.
+//
+// A conn is not safe for concurrent use; database/sql never uses one from
+// two goroutines at once (it serializes driver calls on a connection,
+// including a Tx's rollback on context end, under its driverConn lock).
+type conn struct {
+	sc          *sqlite3.SQLiteConn // immutable
+	file        *fileState          // immutable; one registry reference, given back by Close
+	lockTimeout time.Duration       // immutable
+	wal         bool                // immutable: false means non-WAL mode (SPEC §3.8)
+	queryOnly   bool                // immutable: the DSN set _query_only, so read-only transactions leave it alone
+
+	// Owned by the goroutine database/sql lets use the connection.
+	held   lockMode        // what this connection holds of file.lock
+	tx     txState         //
+	memo   map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
+	closed bool
+}
+
+var (
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.ExecerContext      = (*conn)(nil)
+	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.Validator          = (*conn)(nil)
+)
+
+// setupConn applies SPEC §2 to a freshly opened go-sqlite3 connection and
+// returns the journal mode it runs in.
+func setupConn(ctx context.Context, sc *sqlite3.SQLiteConn, d *dsnInfo) (wal bool, err error) {
+	var mode string
+	switch {
+	case d.memory != memNone:
+		return false, nil
+	case d.readOnly:
+		// Cannot convert; run in WAL mode only if the file already is.
+		mode, err = queryString(ctx, sc, "PRAGMA journal_mode")
+	default:
+		mode, err = queryString(ctx, sc, "PRAGMA journal_mode=WAL")
+	}
+	if err != nil {
+		return false, err
+	}
+	wal = strings.EqualFold(mode, "wal")
+	if !wal && !d.readOnly {
+		return false, fmt.Errorf("sqlite3-safe: open %s: journal_mode is %q after PRAGMA journal_mode=WAL; "+
+			"the file system may not support WAL (it needs shared memory), or another process holds the "+
+			"database in exclusive locking mode", d.path, mode)
+	}
+	if wal && !d.readOnly {
+		// journal_size_limit truncates the WAL back to this size after a
+		// checkpoint; walLimit was validated as a positive integer.
+		if _, err := sc.ExecContext(ctx, "PRAGMA journal_size_limit="+itoa(d.cfg.walLimit), nil); err != nil {
+			return false, err
+		}
+	}
+	return wal, nil
+}
+
+// queryString runs a statement that returns one text value.
+func queryString(ctx context.Context, sc *sqlite3.SQLiteConn, q string) (string, error) {
+	rows, err := sc.QueryContext(ctx, q, nil)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, len(rows.Columns()))
+	if err := rows.Next(dest); err != nil {
+		if errors.Is(err, io.EOF) {
+			return "", nil
+		}
+		return "", err
+	}
+	switch v := dest[0].(type) {
+	case string:
+		return v, nil
+	case []byte:
+		return string(v), nil
+	}
+	return fmt.Sprint(dest[0]), nil
+}
+
+// Prepare is driver.Conn's context-less Prepare.
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+// Begin is refused: it would bypass the interceptor. database/sql always
+// calls BeginTx.
+func (c *conn) Begin() (driver.Tx, error) {
+	return nil, errors.New("sqlite3-safe: Begin without a context is not supported; use BeginTx")
+}
+
+// PrepareContext, ExecContext, QueryContext and BeginTx are what sqlmw's
+// wrapper hands to the interceptor as "the parent connection".
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.sc.PrepareContext(ctx, query)
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.sc.ExecContext(ctx, query, args)
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.sc.QueryContext(ctx, query, args)
+}
+
+// BeginTx is never reached: the interceptor's ConnBeginTx starts
+// transactions itself. It is here because sqlmw only intercepts BeginTx on
+// parents that have it.
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return nil, errors.New("sqlite3-safe: internal error: BeginTx reached the connection past the interceptor")
+}
+
+// Ping reports whether the connection is open.
+func (c *conn) Ping(ctx context.Context) error {
+	if c.closed {
+		return driver.ErrBadConn
+	}
+	return c.sc.Ping(ctx)
+}
+
+// IsValid is called by database/sql when the connection goes back to the
+// pool. A connection still inside a transaction or holding the lock (a
+// BEGIN run through db.Exec, a db.Conn closed before COMMIT) is not valid:
+// database/sql closes it, which rolls the transaction back and gives the
+// lock back (Close).
+func (c *conn) IsValid() bool {
+	return !c.closed && c.tx == txNone && c.held == lockNone
+}
+
+// ResetSession is called before a pooled connection is reused; it refuses
+// a connection left in a transaction, for the reason IsValid gives.
+func (c *conn) ResetSession(ctx context.Context) error {
+	if !c.IsValid() {
+		return driver.ErrBadConn
+	}
+	return nil
+}
+
+// Close closes the SQLite connection first (which rolls back any open
+// transaction), then gives back the lock and the registry reference, so the
+// next writer never meets a half-finished transaction. Close is idempotent.
+func (c *conn) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	err := c.sc.Close()
+	c.releaseLock()
+	c.tx = txNone
+	files.release(c.file)
+	return err
+}
+
+// releaseLock gives back whatever the connection holds of the file lock.
+func (c *conn) releaseLock() {
+	if c.held != lockNone {
+		c.file.lock.release(c.held)
+		c.held = lockNone
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,238 @@
+package sqlite3safe
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/ngrok/sqlmw"
+)
+
+// DriverName is the name this package registers with database/sql in
+// init, over a plain &sqlite3.SQLiteDriver{}.
+const DriverName = "sqlite3-safe"
+
+// EnvVar is the environment variable that, set to "off", makes every
+// sqlite3-safe open in the process behave like _safe=off. It is read
+// when a DSN is opened (sql.Open, [NewConnector]).
+const EnvVar = "SQLITE3_SAFE"
+
+func init() {
+	sql.Register(DriverName, Wrap(&sqlite3.SQLiteDriver{}))
+}
+
+// Driver is a go-sqlite3 driver made safe for concurrent use: WAL on every
+// connection, one write lock per database file, immediate write
+// transactions. It implements driver.Driver and driver.DriverContext.
+//
+// A Driver is safe for concurrent use by multiple goroutines.
+type Driver struct {
+	base *sqlite3.SQLiteDriver // immutable
+	cfg  config                // immutable: defaults from Options
+}
+
+var (
+	_ driver.Driver        = (*Driver)(nil)
+	_ driver.DriverContext = (*Driver)(nil)
+)
+
+// Wrap returns a Driver that opens connections with base, so base's
+// ConnectHook and Extensions apply to every connection. Register it with
+// sql.Register under a name of your choosing, or use [Register].
+func Wrap(base *sqlite3.SQLiteDriver, opts ...Option) *Driver {
+	d := &Driver{base: base, cfg: defaultConfig()}
+	for _, o := range opts {
+		o.apply(&d.cfg)
+	}
+	return d
+}
+
+// Register wraps base (see [Wrap]) and registers it with database/sql as
+// name. Like sql.Register, it panics if name is already registered.
+func Register(name string, base *sqlite3.SQLiteDriver, opts ...Option) {
+	sql.Register(name, Wrap(base, opts...))
+}
+
+// NewConnector returns a connector for sql.OpenDB that opens dsn through a
+// plain go-sqlite3 driver with opts. To use your own *sqlite3.SQLiteDriver,
+// call Wrap(base, opts...).OpenConnector(dsn). The DSN is checked now: a
+// bad _safe_* value, a conflicting journal mode or a malformed timeout is
+// an error here, not at first use.
+func NewConnector(dsn string, opts ...Option) (driver.Connector, error) {
+	return Wrap(&sqlite3.SQLiteDriver{}, opts...).OpenConnector(dsn)
+}
+
+// Open opens one connection. database/sql does not call it (it uses
+// OpenConnector); a ":memory:" DSN opened this way gives the connection a
+// database of its own, as go-sqlite3 does.
+func (d *Driver) Open(dsn string) (driver.Conn, error) {
+	c, err := d.openConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return c.connect(context.Background(), false)
+}
+
+// OpenConnector checks dsn and returns a connector for it. database/sql
+// calls it once per sql.Open, so everything a connector owns (the
+// in-memory database of a ":memory:" DSN) belongs to one *sql.DB.
+func (d *Driver) OpenConnector(dsn string) (driver.Connector, error) {
+	return d.openConnector(dsn)
+}
+
+func (d *Driver) openConnector(dsn string) (*connector, error) {
+	info, err := parseDSN(dsn, d.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(os.Getenv(EnvVar), "off") {
+		info.cfg.passthrough = true
+	}
+	c := &connector{d: d, info: info, dsn: info.sqliteDSN()}
+	if info.passthrough() {
+		return c, nil
+	}
+	switch info.memory {
+	case memPrivate:
+		// One shared-cache in-memory database per connector, under a name
+		// nobody else can guess, so all of the pool's connections see it
+		// and no other *sql.DB does.
+		var b [12]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("sqlite3-safe: naming in-memory database: %w", err)
+		}
+		name := "sqlite3safe-" + hex.EncodeToString(b[:])
+		params := []string{"mode=memory", "cache=shared"}
+		for _, p := range info.params {
+			if k, _, _ := strings.Cut(p, "="); k != "mode" && k != "cache" {
+				params = append(params, p)
+			}
+		}
+		c.dsn = "file:" + name + "?" + strings.Join(params, "&")
+		c.memKey = "memory:" + name
+	case memNamedShared:
+		c.memKey = "memory:" + strings.TrimPrefix(info.path, "file:")
+	}
+	return c, nil
+}
+
+func (d *dsnInfo) passthrough() bool { return d.cfg.passthrough }
+
+// connector opens connections for one DSN. It is safe for concurrent use
+// by multiple goroutines.
+type connector struct {
+	d      *Driver
+	info   *dsnInfo // immutable
+	dsn    string   // what go-sqlite3 opens; immutable
+	memKey string   // registry key of an in-memory database, else ""; immutable
+
+	mu        sync.Mutex  // guards following fields
+	keepAlive driver.Conn // keeps a private in-memory database alive until Close
+	closed    bool
+}
+
+var (
+	_ driver.Connector = (*connector)(nil)
+)
+
+// Connect opens a connection (driver.Connector).
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	return c.connect(ctx, true)
+}
+
+// Driver returns the Driver the connector came from.
+func (c *connector) Driver() driver.Driver { return c.d }
+
+// Close is called by sql.DB.Close. It lets go of the private in-memory
+// database, if any. It is idempotent.
+func (c *connector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.keepAlive == nil {
+		return nil
+	}
+	err := c.keepAlive.Close()
+	c.keepAlive = nil
+	return err
+}
+
+func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, error) {
+	if c.info.passthrough() {
+		return c.d.base.Open(c.dsn)
+	}
+	if keepAlive && c.info.memory == memPrivate {
+		if err := c.holdMemory(); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := c.d.base.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	sc := raw.(*sqlite3.SQLiteConn)
+	wal, err := setupConn(ctx, sc, c.info)
+	if err != nil {
+		_ = sc.Close()
+		return nil, err
+	}
+	key := c.memKey
+	if key == "" {
+		key = canonicalPath(sc.GetFilename("main"))
+	}
+	cn := &conn{
+		sc:          sc,
+		file:        files.acquire(key),
+		lockTimeout: c.info.cfg.lockTimeout,
+		wal:         wal,
+		queryOnly:   c.info.queryOnly,
+	}
+	// sqlmw wraps drivers, not connections; a one-shot driver that returns
+	// cn lets every connection have an interceptor of its own.
+	return sqlmw.Driver(oneConn{cn}, &interceptor{c: cn}).Open("")
+}
+
+// holdMemory opens the connection that keeps a private in-memory database
+// alive while the pool's own connections come and go.
+func (c *connector) holdMemory() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("sqlite3-safe: connector for %s is closed", c.info.path)
+	}
+	if c.keepAlive != nil {
+		return nil
+	}
+	kc, err := c.d.base.Open(c.dsn)
+	if err != nil {
+		return err
+	}
+	c.keepAlive = kc
+	return nil
+}
+
+// oneConn is a driver.Driver whose Open returns one ready connection.
+type oneConn struct{ c *conn }
+
+func (o oneConn) Open(string) (driver.Conn, error) { return o.c, nil }
+
+// canonicalPath is the registry key of a database file: SQLite's absolute
+// name for it with symlinks resolved, so every spelling of one file (a
+// relative path, an absolute one, a file: URI, a symlink) shares one lock.
+func canonicalPath(name string) string {
+	if resolved, err := filepath.EvalSymlinks(name); err == nil {
+		name = resolved
+	}
+	if abs, err := filepath.Abs(name); err == nil {
+		name = abs
+	}
+	return filepath.Clean(name)
+}

@@ -1,0 +1,52 @@
+package sqlite3safe
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// ErrLockTimeout is returned (wrapped in a [*LockTimeoutError]) when a
+// statement or transaction waited for the per-file write lock longer than
+// the lock timeout (DSN `_safe_lock_timeout`, [WithLockTimeout]).
+//
+// The same error also matches a [sqlite3.Error] whose Code is
+// [sqlite3.ErrBusy], so retry code written for go-sqlite3's
+// "database is locked" keeps working:
+//
+//	var se sqlite3.Error
+//	if errors.Is(err, sqlite3safe.ErrLockTimeout) { ... }
+//	if errors.As(err, &se) && se.Code == sqlite3.ErrBusy { ... }
+var ErrLockTimeout = errors.New("sqlite3-safe: timed out waiting for the write lock")
+
+// errTimedOut is what rwLock.acquire returns when its timeout passes; the
+// interceptor turns it into a *LockTimeoutError, which knows the file.
+var errTimedOut = errors.New("sqlite3-safe: lock wait timed out")
+
+// LockTimeoutError describes a write-lock wait that ran out. It matches
+// [ErrLockTimeout] with errors.Is and a [sqlite3.Error] with
+// Code == [sqlite3.ErrBusy] with errors.As.
+type LockTimeoutError struct {
+	// Path is the database file (its canonical path) whose lock was wanted.
+	Path string
+	// Waited is how long the caller waited before giving up.
+	Waited time.Duration
+	// Timeout is the lock timeout that was in force.
+	Timeout time.Duration
+}
+
+// Error says which file, how long, and what to look for.
+func (e *LockTimeoutError) Error() string {
+	return fmt.Sprintf("sqlite3-safe: write lock on %s not acquired after %v (lock timeout %v): "+
+		"another transaction or query holds it; if this goroutine holds a transaction, "+
+		"run its statements through the *sql.Tx, not the *sql.DB",
+		e.Path, e.Waited.Round(time.Millisecond), e.Timeout)
+}
+
+// Unwrap returns [ErrLockTimeout] and the [sqlite3.Error] with Code
+// [sqlite3.ErrBusy] that go-sqlite3 users already test for.
+func (e *LockTimeoutError) Unwrap() []error {
+	return []error{ErrLockTimeout, sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrNoExtended(sqlite3.ErrBusy)}}
+}

@@ -1,0 +1,303 @@
+package sqlite3safe
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/ngrok/sqlmw"
+)
+
+// interceptor is the sqlmw.Interceptor of one connection: every connection
+// gets its own (driver.go wraps each conn with sqlmw.Driver and a fresh
+// interceptor), so the interceptor reaches its connection's state with no
+// lookup on the statement path.
+//
+// It decides, for every statement, which side of the file's lock to take
+// and when to give it back. Intercepted: ConnExecContext, ConnQueryContext,
+// ConnPrepareContext, StmtExecContext, StmtQueryContext, ConnBeginTx and
+// ConnPing (for [Unwrap]). Everything else is sqlmw.NullInterceptor's
+// pass-through, which reaches types of ours where a lock must go back:
+// the *tx that ConnBeginTx returns (tx.go), the *lockedRows that a locking
+// query returns (rows.go), and the *conn for reset and close (conn.go).
+//
+// Who releases the lock:
+//   - an autocommit Exec: the same call, before it returns;
+//   - a Query that holds a lock: the returned *lockedRows, at EOF or Close;
+//   - a BeginTx transaction: its Commit or Rollback (tx.go);
+//   - a manual BEGIN/SAVEPOINT: the statement after which SQLite is back in
+//     autocommit, or else conn.Close (IsValid makes database/sql close a
+//     connection returned to the pool inside a transaction).
+type interceptor struct {
+	sqlmw.NullInterceptor
+	c *conn
+}
+
+var _ sqlmw.Interceptor = (*interceptor)(nil)
+
+// memoLimit bounds conn.memo, the per-connection record of what SQLite
+// said about statements the text alone could not class.
+const memoLimit = 256
+
+// ConnExecContext runs db.Exec and tx.Exec.
+func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerContext, query string, args []driver.NamedValue) (driver.Result, error) {
+	c := i.c
+	if c.tx != txNone {
+		res, err := parent.ExecContext(ctx, query, args)
+		c.afterInTx()
+		return res, err
+	}
+	cl := classify(query)
+	mode, err := i.lockFor(ctx, cl, query)
+	if err != nil {
+		return nil, err
+	}
+	if cl.plainBegin && mode == lockExclusive {
+		// SPEC §3.5: a manual BEGIN runs immediate, so no other process
+		// can make it fail with SQLITE_BUSY_SNAPSHOT halfway through.
+		query = "BEGIN IMMEDIATE"
+	}
+	res, err := parent.ExecContext(ctx, query, args)
+	c.afterStatement(cl)
+	return res, err
+}
+
+// StmtExecContext runs a prepared statement's Exec.
+func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
+	c := i.c
+	if c.tx != txNone {
+		res, err := stmt.ExecContext(ctx, args)
+		c.afterInTx()
+		return res, err
+	}
+	cl := classify(query)
+	if _, err := i.lockFor(ctx, cl, query); err != nil {
+		return nil, err
+	}
+	res, err := stmt.ExecContext(ctx, args)
+	c.afterStatement(cl)
+	return res, err
+}
+
+// ConnQueryContext runs db.Query and tx.Query.
+func (i *interceptor) ConnQueryContext(ctx context.Context, parent driver.QueryerContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
+	c := i.c
+	if c.tx != txNone {
+		rows, err := parent.QueryContext(ctx, query, args)
+		c.afterInTx()
+		return ctx, rows, err
+	}
+	cl := classify(query)
+	mode, err := i.lockFor(ctx, cl, query)
+	if err != nil {
+		return ctx, nil, err
+	}
+	rows, err := parent.QueryContext(ctx, query, args)
+	return ctx, i.holdUntilDone(mode, cl, rows, err), err
+}
+
+// StmtQueryContext runs a prepared statement's Query.
+func (i *interceptor) StmtQueryContext(ctx context.Context, stmt driver.StmtQueryContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
+	c := i.c
+	if c.tx != txNone {
+		rows, err := stmt.QueryContext(ctx, args)
+		c.afterInTx()
+		return ctx, rows, err
+	}
+	cl := classify(query)
+	mode, err := i.lockFor(ctx, cl, query)
+	if err != nil {
+		return ctx, nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, args)
+	return ctx, i.holdUntilDone(mode, cl, rows, err), err
+}
+
+// holdUntilDone hands a lock taken for a query to the rows, which give it
+// back at EOF or Close (SPEC §3.6). With no lock, or no rows, there is
+// nothing to hand over.
+func (i *interceptor) holdUntilDone(mode lockMode, cl class, rows driver.Rows, err error) driver.Rows {
+	if mode == lockNone {
+		return rows
+	}
+	if err != nil || rows == nil {
+		i.c.afterStatement(cl)
+		return rows
+	}
+	return &lockedRows{Rows: rows, c: i.c, cl: cl}
+}
+
+// ConnPrepareContext prepares a statement. In non-WAL mode compiling reads
+// the schema, so it takes the shared side of the lock meanwhile. If the
+// statement is one the text cannot class, SQLite's answer is remembered for
+// its executions.
+func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.ConnPrepareContext, query string) (context.Context, driver.Stmt, error) {
+	c := i.c
+	if !c.wal && c.tx == txNone {
+		if err := i.lock(ctx, lockShared); err != nil {
+			return ctx, nil, err
+		}
+		defer c.releaseLock()
+	}
+	stmt, err := parent.PrepareContext(ctx, query)
+	if err != nil {
+		return ctx, nil, err
+	}
+	if ss, ok := stmt.(*sqlite3.SQLiteStmt); ok && classify(query).ask {
+		c.remember(query, !ss.Readonly())
+	}
+	return ctx, stmt, nil
+}
+
+// ConnBeginTx starts a database/sql transaction (SPEC §3.4). A write
+// transaction waits for the lock and runs BEGIN IMMEDIATE; a read-only one
+// runs a deferred BEGIN with query_only set, and takes the shared side of
+// the lock only in non-WAL mode. The returned *tx gives the lock back.
+func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opts driver.TxOptions) (context.Context, driver.Tx, error) {
+	c := i.c
+	if err := checkIsolation(opts.Isolation); err != nil {
+		return ctx, nil, err
+	}
+	if c.tx != txNone {
+		return ctx, nil, errors.New("sqlite3-safe: BeginTx on a connection already in a transaction")
+	}
+	if opts.ReadOnly {
+		if !c.wal {
+			if err := i.lock(ctx, lockShared); err != nil {
+				return ctx, nil, err
+			}
+		}
+		begin := "BEGIN"
+		if !c.queryOnly {
+			begin = "PRAGMA query_only=1; BEGIN"
+		}
+		if _, err := c.sc.ExecContext(ctx, begin, nil); err != nil {
+			if !c.queryOnly {
+				_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+			}
+			c.releaseLock()
+			return ctx, nil, err
+		}
+		c.tx = txReadOnly
+		return ctx, &tx{c: c}, nil
+	}
+	if err := i.lock(ctx, lockExclusive); err != nil {
+		return ctx, nil, err
+	}
+	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+		c.releaseLock()
+		return ctx, nil, err
+	}
+	c.tx = txWrite
+	return ctx, &tx{c: c}, nil
+}
+
+// ConnPing answers [Unwrap]'s request, carried in the context, with the
+// go-sqlite3 connection; any other ping passes through.
+func (i *interceptor) ConnPing(ctx context.Context, parent driver.Pinger) error {
+	if req, ok := ctx.Value(unwrapKey{}).(*unwrapRequest); ok {
+		req.conn = i.c.sc
+		return nil
+	}
+	return parent.Ping(ctx)
+}
+
+// lockFor takes what a statement of class cl needs outside a transaction:
+// the exclusive side for a write, the shared side for a read in non-WAL
+// mode, nothing for a read in WAL mode (SPEC §3.3).
+func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lockMode, error) {
+	c := i.c
+	write := cl.write
+	if cl.ask {
+		var err error
+		if write, err = i.askSQLite(ctx, query); err != nil {
+			return lockNone, err
+		}
+	}
+	mode := lockNone
+	switch {
+	case write:
+		mode = lockExclusive
+	case !c.wal:
+		mode = lockShared
+	default:
+		return lockNone, nil
+	}
+	return mode, i.lock(ctx, mode)
+}
+
+// askSQLite reports whether query may modify the database, by SQLite's
+// own answer (sqlite3_stmt_readonly) for the statement compiled on this
+// connection. Answers are remembered per connection. If the statement does
+// not compile, it is called a write: running it will report the error.
+func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error) {
+	c := i.c
+	if w, ok := c.memo[query]; ok {
+		return w, nil
+	}
+	if !c.wal {
+		// Compiling reads the schema (see ConnPrepareContext).
+		if err := i.lock(ctx, lockShared); err != nil {
+			return false, err
+		}
+		defer c.releaseLock()
+	}
+	stmt, err := c.sc.PrepareContext(ctx, query)
+	if err != nil {
+		return true, nil
+	}
+	write := !stmt.(*sqlite3.SQLiteStmt).Readonly()
+	_ = stmt.Close()
+	c.remember(query, write)
+	return write, nil
+}
+
+// lock waits for mode of the file's lock, honouring ctx and the lock
+// timeout (SPEC §3.7), and records that the connection holds it.
+func (i *interceptor) lock(ctx context.Context, mode lockMode) error {
+	c := i.c
+	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout)
+	switch {
+	case err == nil:
+		c.held = mode
+		return nil
+	case errors.Is(err, errTimedOut):
+		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout}
+	default:
+		return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
+	}
+}
+
+// afterStatement runs after an autocommit statement that may hold a lock.
+// A statement that opened a transaction (BEGIN, SAVEPOINT) keeps the
+// exclusive lock: the connection is now in a manual transaction. Anything
+// else gives back what it took.
+func (c *conn) afterStatement(cl class) {
+	if c.held == lockNone {
+		return
+	}
+	if cl.txControl && c.held == lockExclusive && !c.sc.AutoCommit() {
+		c.tx = txManual
+		return
+	}
+	c.releaseLock()
+}
+
+// afterInTx runs after a statement inside a transaction. A manual
+// transaction ends when SQLite is back in autocommit: after COMMIT,
+// ROLLBACK, the outer RELEASE, or an error that rolled it back.
+func (c *conn) afterInTx() {
+	if c.tx == txManual && c.sc.AutoCommit() {
+		c.tx = txNone
+		c.releaseLock()
+	}
+}
+
+func (c *conn) remember(query string, write bool) {
+	if c.memo == nil || len(c.memo) >= memoLimit {
+		c.memo = make(map[string]bool)
+	}
+	c.memo[query] = write
+}

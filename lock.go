@@ -1,0 +1,263 @@
+package sqlite3safe
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Lock order, for the whole package:
+//
+//	registry.mu  →  rwLock.mu
+//
+// Nothing holds an rwLock.mu while it takes registry.mu, and no goroutine
+// holds either while it calls into SQLite. The rwLock itself (the write lock
+// users see) is not a mutex in that sense: it is held across SQLite calls, by
+// a connection, and released by that connection on every path (see
+// interceptor.go, which is the only code that takes and releases it).
+
+// lockMode is what a connection holds of a file's rwLock.
+type lockMode uint8
+
+const (
+	lockNone      lockMode = iota
+	lockShared             // readers, non-WAL databases only (SPEC §3.8)
+	lockExclusive          // the one writer
+)
+
+// rwLock is a first-come-first-served reader/writer lock whose waits honour
+// a context and a timeout. In WAL mode only the exclusive side is used: it
+// is the per-file write lock. In non-WAL mode readers take the shared side.
+//
+// Fairness: a request that cannot be granted at once joins a FIFO queue, and
+// a request is never granted ahead of an earlier one still queued, so a
+// stream of readers cannot starve a writer and no writer overtakes another.
+//
+// An rwLock is safe for concurrent use by multiple goroutines. It is not
+// re-entrant: a goroutine that holds it and asks again waits for itself,
+// which ends in the lock timeout, never in a hang.
+type rwLock struct {
+	mu      sync.Mutex // guards following fields
+	writer  bool       // the exclusive side is held
+	readers int        // holders of the shared side
+	waiters list.List  // of *lockWaiter, in arrival order
+
+	stats lockStats // atomics; no lock needed
+}
+
+// lockWaiter is one queued request. ready is closed, under rwLock.mu, when
+// the request is granted; after that the waiter owns the lock.
+type lockWaiter struct {
+	mode  lockMode
+	ready chan struct{} // closed when granted
+}
+
+// lockStats counts what the lock did. Fields are updated with atomics.
+type lockStats struct {
+	acquired  atomic.Int64 // grants of either side
+	waits     atomic.Int64 // grants or failures that had to queue
+	waitNanos atomic.Int64 // total time spent queued
+	maxWait   atomic.Int64 // longest single queueing, in nanoseconds
+	timeouts  atomic.Int64 // waits that ran out of lock timeout
+}
+
+// compatibleLocked reports whether a request for mode could be granted now,
+// ignoring the queue. l.mu must be held.
+func (l *rwLock) compatibleLocked(mode lockMode) bool {
+	if mode == lockExclusive {
+		return !l.writer && l.readers == 0
+	}
+	return !l.writer
+}
+
+func (l *rwLock) grantLocked(mode lockMode) {
+	if mode == lockExclusive {
+		l.writer = true
+	} else {
+		l.readers++
+	}
+}
+
+// tryAcquire takes the lock in mode if that is possible without waiting
+// and nobody is queued ahead. It never blocks.
+func (l *rwLock) tryAcquire(mode lockMode) bool {
+	l.mu.Lock()
+	ok := l.waiters.Len() == 0 && l.compatibleLocked(mode)
+	if ok {
+		l.grantLocked(mode)
+	}
+	l.mu.Unlock()
+	if ok {
+		l.stats.acquired.Add(1)
+	}
+	return ok
+}
+
+// acquire takes the lock in mode, waiting in arrival order. It returns a
+// nil error once the lock is held; the caller must then call release(mode)
+// exactly once. waited is how long it queued (zero on the fast path).
+//
+// It blocks until the lock is granted, ctx is done, or timeout passes
+// (timeout <= 0 means do not wait at all). On failure it returns
+// ctx.Err() or errTimedOut and leaves the lock unchanged: a grant that raced
+// with the failure is handed on to the next waiter.
+func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Duration) (waited time.Duration, err error) {
+	if l.tryAcquire(mode) {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if timeout <= 0 {
+		l.stats.timeouts.Add(1)
+		return 0, errTimedOut
+	}
+
+	start := time.Now()
+	l.mu.Lock()
+	// Re-check under the lock: the holder may have released since tryAcquire.
+	if l.waiters.Len() == 0 && l.compatibleLocked(mode) {
+		l.grantLocked(mode)
+		l.mu.Unlock()
+		l.stats.acquired.Add(1)
+		return 0, nil
+	}
+	w := &lockWaiter{mode: mode, ready: make(chan struct{})}
+	elem := l.waiters.PushBack(w)
+	l.mu.Unlock()
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timer.C:
+		err = errTimedOut
+	}
+	if err != nil {
+		l.mu.Lock()
+		select {
+		case <-w.ready:
+			// Granted while we were giving up: we hold it, so give it back
+			// (release wakes whoever is next).
+			l.mu.Unlock()
+			l.release(mode)
+		default:
+			wasFront := l.waiters.Front() == elem
+			l.waiters.Remove(elem)
+			// A queued writer at the front holds back readers behind it;
+			// with it gone they may be grantable now.
+			if wasFront {
+				l.wakeLocked()
+			}
+			l.mu.Unlock()
+		}
+		if err == errTimedOut {
+			l.stats.timeouts.Add(1)
+		}
+	} else {
+		l.stats.acquired.Add(1)
+	}
+	waited = time.Since(start)
+	l.recordWait(waited)
+	return waited, err
+}
+
+func (l *rwLock) recordWait(d time.Duration) {
+	n := int64(d)
+	l.stats.waits.Add(1)
+	l.stats.waitNanos.Add(n)
+	for {
+		old := l.stats.maxWait.Load()
+		if n <= old || l.stats.maxWait.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// release gives back one hold of mode. Releasing what is not held is a
+// programming error in this package and panics.
+func (l *rwLock) release(mode lockMode) {
+	l.mu.Lock()
+	switch {
+	case mode == lockExclusive && l.writer:
+		l.writer = false
+	case mode == lockShared && l.readers > 0:
+		l.readers--
+	default:
+		l.mu.Unlock()
+		panic("sqlite3-safe: rwLock released more than held")
+	}
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+// wakeLocked grants queued requests from the front, in order, while they
+// are compatible with what is held. l.mu must be held.
+func (l *rwLock) wakeLocked() {
+	for e := l.waiters.Front(); e != nil; e = l.waiters.Front() {
+		w := e.Value.(*lockWaiter)
+		if !l.compatibleLocked(w.mode) {
+			return
+		}
+		l.grantLocked(w.mode)
+		l.waiters.Remove(e)
+		close(w.ready)
+	}
+}
+
+// registry is the per-file lock registry: one fileState per canonical
+// database path per process, shared by every *sql.DB, connector and
+// connection that opens the file, and dropped when the last connection
+// closes.
+type registry struct {
+	mu    sync.Mutex            // guards files and every fileState.refs
+	files map[string]*fileState // canonical path (or memory key) -> state
+}
+
+// files is the process-wide registry. With the driver registration in
+// database/sql, it is the package's only global mutable state.
+var files = registry{files: make(map[string]*fileState)}
+
+// fileState is what the process shares about one database file.
+type fileState struct {
+	key  string // canonical path, or "memory:<name>"; immutable
+	lock rwLock
+
+	refs int // open connections using this entry; guarded by registry.mu
+}
+
+// acquire returns the entry for key, creating it, and counts one more
+// reference. Each call must be matched by one call to release.
+func (r *registry) acquire(key string) *fileState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.files[key]
+	if f == nil {
+		f = &fileState{key: key}
+		r.files[key] = f
+	}
+	f.refs++
+	return f
+}
+
+// release drops one reference to f and forgets f when none are left.
+func (r *registry) release(f *fileState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f.refs--
+	if f.refs == 0 && r.files[f.key] == f {
+		delete(r.files, f.key)
+	}
+}
+
+// lookup returns the entry for key without taking a reference, or nil.
+func (r *registry) lookup(key string) *fileState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.files[key]
+}

@@ -1,0 +1,70 @@
+package sqlite3safe
+
+import "time"
+
+// Defaults, used where neither an [Option] nor the DSN says otherwise.
+const (
+	// DefaultLockTimeout is the longest wait for the write lock when the
+	// DSN gives neither _safe_lock_timeout nor _busy_timeout/_timeout.
+	DefaultLockTimeout = 5000 * time.Millisecond
+	// DefaultWALLimit is the WAL size, in bytes, that the connection's
+	// journal_size_limit is set to (64 MiB).
+	DefaultWALLimit int64 = 64 << 20
+)
+
+// Option changes how a [Driver] or connector behaves. Options given in
+// code are defaults: the matching _safe_* DSN parameter, when present,
+// overrides them for that DSN, and the environment variable
+// SQLITE3_SAFE=off overrides everything.
+//
+// The set of options is closed: only this package can make one.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithLockTimeout sets the longest wait for the per-file write lock (DSN
+// _safe_lock_timeout). Zero means do not wait: a write that finds the lock
+// held fails at once with [ErrLockTimeout]. A negative value is an error
+// reported when the driver opens its first connection.
+func WithLockTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.lockTimeout = d; c.lockTimeoutSet = true })
+}
+
+// WithWALLimit sets the WAL size, in bytes, that sqlite3-safe keeps the
+// file under (DSN _safe_wal_limit). Today it sets journal_size_limit on
+// every connection. It must be positive.
+func WithWALLimit(bytes int64) Option {
+	return optionFunc(func(c *config) { c.walLimit = bytes })
+}
+
+// WithCheckpoints turns background checkpoints on (true, the default) or
+// off (DSN _safe_checkpoint=auto|off). With false, SQLite's own
+// autocheckpoint (or an external tool such as Litestream) manages the WAL.
+func WithCheckpoints(on bool) Option {
+	return optionFunc(func(c *config) { c.checkpoints = on })
+}
+
+// WithPassthrough(true) makes the driver behave exactly like go-sqlite3:
+// no WAL enforcement, no lock, no checkpoints (DSN _safe=off). It exists for
+// rollback and A/B comparison.
+func WithPassthrough(on bool) Option {
+	return optionFunc(func(c *config) { c.passthrough = on })
+}
+
+// config is the resolved set of options for one DSN. It is built once per
+// connector and not changed afterwards.
+type config struct {
+	lockTimeout    time.Duration
+	lockTimeoutSet bool // lockTimeout came from an Option or _safe_lock_timeout
+	walLimit       int64
+	checkpoints    bool
+	passthrough    bool
+}
+
+func defaultConfig() config {
+	return config{lockTimeout: DefaultLockTimeout, walLimit: DefaultWALLimit, checkpoints: true}
+}

@@ -1,0 +1,61 @@
+package sqlite3safe
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+)
+
+// tx is a transaction begun by the interceptor's ConnBeginTx. Its Commit
+// and Rollback end the SQLite transaction and then give back the lock the
+// connection took for it. database/sql calls exactly one of them, also
+// when the transaction's context ends (it rolls back).
+type tx struct {
+	c *conn
+}
+
+var _ driver.Tx = (*tx)(nil)
+
+// Commit runs COMMIT. Like go-sqlite3, if COMMIT fails it runs ROLLBACK,
+// because database/sql considers the transaction finished either way.
+func (t *tx) Commit() error {
+	_, err := t.c.sc.ExecContext(context.Background(), "COMMIT", nil)
+	if err != nil {
+		_, _ = t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+	}
+	t.end()
+	return err
+}
+
+// Rollback runs ROLLBACK.
+func (t *tx) Rollback() error {
+	_, err := t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+	t.end()
+	return err
+}
+
+// end leaves the transaction state and gives back the lock. It runs only
+// after the SQLite transaction is over, so the next writer finds it gone.
+func (t *tx) end() {
+	c := t.c
+	if c.tx == txReadOnly && !c.queryOnly {
+		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+	}
+	c.tx = txNone
+	c.releaseLock()
+}
+
+// checkIsolation accepts the isolation levels SQLite's serializable
+// transactions satisfy. Every level up to Serializable gets serializable
+// isolation (stronger than asked is allowed); Linearizable is refused
+// rather than promised.
+func checkIsolation(level driver.IsolationLevel) error {
+	switch sql.IsolationLevel(level) {
+	case sql.LevelDefault, sql.LevelReadUncommitted, sql.LevelReadCommitted, sql.LevelWriteCommitted,
+		sql.LevelRepeatableRead, sql.LevelSnapshot, sql.LevelSerializable:
+		return nil
+	}
+	return fmt.Errorf("sqlite3-safe: isolation level %v is not supported; SQLite transactions are serializable",
+		sql.IsolationLevel(level))
+}
