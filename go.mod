@@ -1,6 +1,6 @@
 module github.com/sqlite3safe/sqlite3safe
 
-go 1.26.8
+go 1.24
 
 require (
 	github.com/mattn/go-sqlite3 v1.14.53
