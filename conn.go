@@ -36,6 +36,7 @@ type conn struct {
 	lockTimeout time.Duration       // immutable
 	wal         bool                // immutable: false means non-WAL mode (SPEC §3.8)
 	queryOnly   bool                // immutable: the DSN set _query_only, so read-only transactions leave it alone
+	debug       bool                // immutable: record the lock holder (holder.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
 	held   lockMode        // what this connection holds of file.lock
@@ -186,6 +187,9 @@ func (c *conn) Close() error {
 // releaseLock gives back whatever the connection holds of the file lock.
 func (c *conn) releaseLock() {
 	if c.held != lockNone {
+		if c.debug && c.held == lockExclusive {
+			c.file.holder.clear()
+		}
 		c.file.lock.release(c.held)
 		c.held = lockNone
 	}

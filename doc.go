@@ -51,7 +51,7 @@
 //	                        or _timeout if given, else 5000; 0 = do not wait
 //	_safe_checkpoint=auto|off
 //	_safe_wal_limit=BYTES   WAL size limit, default 67108864; sets journal_size_limit
-//	_safe_debug=0|1         accepted; lock-holder recording is not built yet
+//	_safe_debug=0|1         record who holds the write lock; ErrLockTimeout names it
 //	_safe=off               behave exactly like driver "sqlite3"
 //
 // The environment variable SQLITE3_SAFE=off has the effect of _safe=off on

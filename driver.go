@@ -194,6 +194,7 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 		lockTimeout: c.info.cfg.lockTimeout,
 		wal:         wal,
 		queryOnly:   c.info.queryOnly,
+		debug:       c.info.cfg.debug,
 	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.

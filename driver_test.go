@@ -619,3 +619,26 @@ func TestConnectorCloseIsIdempotent(t *testing.T) {
 	require.NoError(t, db.Close())
 	require.NoError(t, db.Close())
 }
+
+func TestDebugNamesLockHolder(t *testing.T) {
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe_debug=1&_safe_lock_timeout=50"))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	tx, err := db.Begin() // the line the error must name
+	require.NoError(t, err)
+	defer tx.Rollback()
+	_, err = db.Exec("INSERT INTO t VALUES (1)")
+	var lte *sqlite3safe.LockTimeoutError
+	require.ErrorAs(t, err, &lte)
+	assert.Regexp(t, `^held [0-9.]+m?s by transaction begun at driver_test\.go:[0-9]+$`, lte.Holder)
+	assert.Contains(t, err.Error(), lte.Holder)
+	require.NoError(t, tx.Rollback())
+
+	// Off (the default), nothing is recorded.
+	plain := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe_lock_timeout=50"))
+	mustExec(t, plain, "CREATE TABLE t(x)")
+	tx2 := holdWriteTx(t, plain)
+	_, err = plain.Exec("INSERT INTO t VALUES (1)")
+	require.ErrorAs(t, err, &lte)
+	assert.Empty(t, lte.Holder)
+	require.NoError(t, tx2.Rollback())
+}

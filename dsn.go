@@ -20,10 +20,10 @@ const (
 // dsnInfo is a DSN taken apart: what go-sqlite3 gets, and what
 // sqlite3-safe needs to know about it.
 type dsnInfo struct {
-	path     string   // the part before '?', as written
-	params   []string // the raw "k=v" segments go-sqlite3 gets, in order
-	cfg      config
-	memory   memoryKind
+	path      string   // the part before '?', as written
+	params    []string // the raw "k=v" segments go-sqlite3 gets, in order
+	cfg       config
+	memory    memoryKind
 	readOnly  bool // mode=ro or immutable=1: the file may not be WAL and cannot become it
 	queryOnly bool // _query_only is on for every connection
 }
@@ -164,10 +164,11 @@ func (c *config) setSafeParam(key, val string) error {
 		}
 		c.walLimit = n
 	case "_safe_debug":
-		if _, ok := parseBool(val); !ok {
+		on, ok := parseBool(val)
+		if !ok {
 			return fmt.Errorf("sqlite3-safe: DSN parameter _safe_debug=%q: want 0 or 1", val)
 		}
-		// Accepted and validated; lock-holder recording is not built yet.
+		c.debug = on
 	default:
 		return fmt.Errorf("sqlite3-safe: unknown DSN parameter %s; known: %s", key, safeParams)
 	}

@@ -35,14 +35,21 @@ type LockTimeoutError struct {
 	Waited time.Duration
 	// Timeout is the lock timeout that was in force.
 	Timeout time.Duration
+	// Holder says who held the lock, as "held 5.1s by transaction begun
+	// at store.go:88", when the holder's connection had debug on
+	// (_safe_debug=1, [WithDebug]); else "".
+	Holder string
 }
 
 // Error says which file, how long, and what to look for.
 func (e *LockTimeoutError) Error() string {
-	return fmt.Sprintf("sqlite3-safe: write lock on %s not acquired after %v (lock timeout %v): "+
-		"another transaction or query holds it; if this goroutine holds a transaction, "+
-		"run its statements through the *sql.Tx, not the *sql.DB",
-		e.Path, e.Waited.Round(time.Millisecond), e.Timeout)
+	who := "another transaction or query holds it"
+	if e.Holder != "" {
+		who = e.Holder
+	}
+	return fmt.Sprintf("sqlite3-safe: write lock on %s not acquired after %v (lock timeout %v): %s; "+
+		"if this goroutine holds a transaction, run its statements through the *sql.Tx, not the *sql.DB",
+		e.Path, e.Waited.Round(time.Millisecond), e.Timeout, who)
 }
 
 // Unwrap returns [ErrLockTimeout] and the [sqlite3.Error] with Code

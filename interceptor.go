@@ -136,7 +136,7 @@ func (i *interceptor) holdUntilDone(mode lockMode, cl class, rows driver.Rows, e
 func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.ConnPrepareContext, query string) (context.Context, driver.Stmt, error) {
 	c := i.c
 	if !c.wal && c.tx == txNone {
-		if err := i.lock(ctx, lockShared); err != nil {
+		if err := i.lock(ctx, lockShared, ""); err != nil {
 			return ctx, nil, err
 		}
 		defer c.releaseLock()
@@ -165,7 +165,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	}
 	if opts.ReadOnly {
 		if !c.wal {
-			if err := i.lock(ctx, lockShared); err != nil {
+			if err := i.lock(ctx, lockShared, ""); err != nil {
 				return ctx, nil, err
 			}
 		}
@@ -183,7 +183,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		c.tx = txReadOnly
 		return ctx, &tx{c: c}, nil
 	}
-	if err := i.lock(ctx, lockExclusive); err != nil {
+	if err := i.lock(ctx, lockExclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
 	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
@@ -225,7 +225,11 @@ func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lock
 	default:
 		return lockNone, nil
 	}
-	return mode, i.lock(ctx, mode)
+	what := "statement"
+	if cl.txControl {
+		what = "manual transaction begun"
+	}
+	return mode, i.lock(ctx, mode, what)
 }
 
 // askSQLite reports whether query may modify the database, by SQLite's
@@ -239,7 +243,7 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	}
 	if !c.wal {
 		// Compiling reads the schema (see ConnPrepareContext).
-		if err := i.lock(ctx, lockShared); err != nil {
+		if err := i.lock(ctx, lockShared, ""); err != nil {
 			return false, err
 		}
 		defer c.releaseLock()
@@ -256,15 +260,19 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 
 // lock waits for mode of the file's lock, honouring ctx and the lock
 // timeout (SPEC §3.7), and records that the connection holds it.
-func (i *interceptor) lock(ctx context.Context, mode lockMode) error {
+// what names the holder for _safe_debug.
+func (i *interceptor) lock(ctx context.Context, mode lockMode, what string) error {
 	c := i.c
 	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout)
 	switch {
 	case err == nil:
 		c.held = mode
+		if c.debug && mode == lockExclusive {
+			c.file.holder.set(what)
+		}
 		return nil
 	case errors.Is(err, errTimedOut):
-		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout}
+		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout, Holder: c.file.holder.describe()}
 	default:
 		return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
 	}

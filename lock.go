@@ -225,8 +225,9 @@ var files = registry{files: make(map[string]*fileState)}
 
 // fileState is what the process shares about one database file.
 type fileState struct {
-	key  string // canonical path, or "memory:<name>"; immutable
-	lock rwLock
+	key    string // canonical path, or "memory:<name>"; immutable
+	lock   rwLock
+	holder holder // who holds lock's exclusive side, when debug is on
 
 	refs int // open connections using this entry; guarded by registry.mu
 }

@@ -338,4 +338,3 @@ func TestManyDatabasesConcurrently(t *testing.T) {
 	}
 	assert.Equal(t, 40*20, total)
 }
-
