@@ -198,7 +198,22 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.
-	return sqlmw.Driver(oneConn{cn}, &interceptor{c: cn}).Open("")
+	mw, err := sqlmw.Driver(oneConn{cn}, &interceptor{c: cn}).Open("")
+	if err != nil {
+		_ = cn.Close()
+		return nil, err
+	}
+	return &safeConn{c: cn, mw: mw.(safeConnMW)}, nil
+}
+
+// safeConnMW is what sqlmw's connection wrapper implements.
+type safeConnMW = interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
 }
 
 // holdMemory opens the connection that keeps a private in-memory database

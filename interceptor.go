@@ -13,13 +13,13 @@ import (
 // interceptor is the sqlmw.Interceptor of one connection: every connection
 // gets its own (driver.go wraps each conn with sqlmw.Driver and a fresh
 // interceptor), so the interceptor reaches its connection's state with no
-// lookup on the statement path.
+// lookup on the statement path. Statements that need nothing from it skip
+// it (fastpath.go).
 //
 // It decides, for every statement, which side of the file's lock to take
 // and when to give it back. Intercepted: ConnExecContext, ConnQueryContext,
-// ConnPrepareContext, StmtExecContext, StmtQueryContext, ConnBeginTx and
-// ConnPing (for [Unwrap]). Everything else is sqlmw.NullInterceptor's
-// pass-through, which reaches types of ours where a lock must go back:
+// ConnPrepareContext, StmtExecContext, StmtQueryContext and ConnBeginTx.
+// Everything else is sqlmw.NullInterceptor's pass-through, which reaches types of ours where a lock must go back:
 // the *tx that ConnBeginTx returns (tx.go), the *lockedRows that a locking
 // query returns (rows.go), and the *conn for reset and close (conn.go).
 //
@@ -192,16 +192,6 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	}
 	c.tx = txWrite
 	return ctx, &tx{c: c}, nil
-}
-
-// ConnPing answers [Unwrap]'s request, carried in the context, with the
-// go-sqlite3 connection; any other ping passes through.
-func (i *interceptor) ConnPing(ctx context.Context, parent driver.Pinger) error {
-	if req, ok := ctx.Value(unwrapKey{}).(*unwrapRequest); ok {
-		req.conn = i.c.sc
-		return nil
-	}
-	return parent.Ping(ctx)
 }
 
 // lockFor takes what a statement of class cl needs outside a transaction:

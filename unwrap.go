@@ -1,9 +1,6 @@
 package sqlite3safe
 
 import (
-	"context"
-	"database/sql/driver"
-
 	"github.com/mattn/go-sqlite3"
 )
 
@@ -27,25 +24,8 @@ func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
 	switch c := driverConn.(type) {
 	case *sqlite3.SQLiteConn:
 		return c, true
-	case *conn:
-		return c.sc, true
+	case *safeConn:
+		return c.c.sc, true
 	}
-	// sqlmw's connection wrapper has no accessor; its Ping goes through
-	// the interceptor, which answers a request carried in the context.
-	p, ok := driverConn.(driver.Pinger)
-	if !ok {
-		return nil, false
-	}
-	req := &unwrapRequest{}
-	if err := p.Ping(context.WithValue(context.Background(), unwrapKey{}, req)); err != nil || req.conn == nil {
-		return nil, false
-	}
-	return req.conn, true
-}
-
-type unwrapKey struct{}
-
-// unwrapRequest is filled in by interceptor.ConnPing.
-type unwrapRequest struct {
-	conn *sqlite3.SQLiteConn
+	return nil, false
 }
