@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,8 @@ type conn struct {
 	wal         bool                // immutable: false means non-WAL mode (SPEC §3.8)
 	queryOnly   bool                // immutable: the DSN set _query_only, so read-only transactions leave it alone
 	debug       bool                // immutable: record the lock holder (holder.go)
+	logger      *slog.Logger        // immutable; nil logs nothing
+	slowWait    time.Duration       // immutable: lock waits over this are logged
 
 	// Owned by the goroutine database/sql lets use the connection.
 	held   lockMode        // what this connection holds of file.lock
@@ -80,8 +83,13 @@ func setupConn(ctx context.Context, sc *sqlite3.SQLiteConn, d *dsnInfo) (wal boo
 	}
 	if wal && !d.readOnly {
 		// journal_size_limit truncates the WAL back to this size after a
-		// checkpoint; walLimit was validated as a positive integer.
-		if _, err := sc.ExecContext(ctx, "PRAGMA journal_size_limit="+itoa(d.cfg.walLimit), nil); err != nil {
+		// checkpoint; walLimit was validated as a positive integer. With
+		// the background checkpointer running, no commit checkpoints.
+		q := "PRAGMA journal_size_limit=" + itoa(d.cfg.walLimit)
+		if d.cfg.checkpoints {
+			q += "; PRAGMA wal_autocheckpoint=0"
+		}
+		if _, err := sc.ExecContext(ctx, q, nil); err != nil {
 			return false, err
 		}
 	}

@@ -188,13 +188,19 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	if key == "" {
 		key = canonicalPath(sc.GetFilename("main"))
 	}
+	var start func(*fileState) *checkpointer
+	if wal && !c.info.readOnly && c.info.cfg.checkpoints {
+		start = c.startCheckpointer
+	}
 	cn := &conn{
 		sc:          sc,
-		file:        files.acquire(key),
+		file:        files.acquire(key, start),
 		lockTimeout: c.info.cfg.lockTimeout,
 		wal:         wal,
 		queryOnly:   c.info.queryOnly,
 		debug:       c.info.cfg.debug,
+		logger:      c.info.cfg.logger,
+		slowWait:    c.info.cfg.slowWait,
 	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.
@@ -214,6 +220,25 @@ type safeConnMW = interface {
 	driver.ExecerContext
 	driver.QueryerContext
 	driver.Pinger
+}
+
+// startCheckpointer starts f's checkpointer with this connector's driver
+// and DSN, so its connection gets the same VFS, keys and hooks.
+func (c *connector) startCheckpointer(f *fileState) *checkpointer {
+	open := func() (*sqlite3.SQLiteConn, error) {
+		raw, err := c.d.base.Open(c.dsn)
+		if err != nil {
+			return nil, err
+		}
+		return raw.(*sqlite3.SQLiteConn), nil
+	}
+	cfg := c.info.cfg
+	return startCheckpointer(f, open, checkpointPolicy{
+		pages:         cfg.ckptPages,
+		truncateDelay: DefaultTruncateDelay,
+		holdBack:      DefaultReaderHoldBack,
+		walLimit:      cfg.walLimit,
+	}, cfg.logger)
 }
 
 // holdMemory opens the connection that keeps a private in-memory database

@@ -53,7 +53,15 @@ func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.
 // QueryContext runs a query; a read in WAL mode outside a transaction
 // goes straight to go-sqlite3.
 func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if s.inBeginTx() || (s.c.tx == txNone && s.c.wal && classify(query).plainRead()) {
+	if s.inBeginTx() {
+		return s.c.sc.QueryContext(ctx, query, args)
+	}
+	if s.c.tx == txNone && s.c.wal && classify(query).plainRead() {
+		// A new reader waits while an escalated checkpoint holds readers
+		// back (bounded; checkpoint.go).
+		if err := s.c.file.waitGate(ctx); err != nil {
+			return nil, err
+		}
 		return s.c.sc.QueryContext(ctx, query, args)
 	}
 	return s.mw.QueryContext(ctx, query, args)

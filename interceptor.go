@@ -168,6 +168,8 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 			if err := i.lock(ctx, lockShared, ""); err != nil {
 				return ctx, nil, err
 			}
+		} else if err := c.file.waitGate(ctx); err != nil {
+			return ctx, nil, err
 		}
 		begin := "BEGIN"
 		if !c.queryOnly {
@@ -213,7 +215,7 @@ func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lock
 	case !c.wal:
 		mode = lockShared
 	default:
-		return lockNone, nil
+		return lockNone, c.file.waitGate(ctx)
 	}
 	what := "statement"
 	if cl.txControl {
@@ -259,6 +261,9 @@ func (i *interceptor) lock(ctx context.Context, mode lockMode, what string) erro
 		c.held = mode
 		if c.debug && mode == lockExclusive {
 			c.file.holder.set(what)
+		}
+		if waited > c.slowWait && c.logger != nil {
+			c.logger.Warn("sqlite3-safe: slow lock wait", "path", c.file.key, "waited", waited, "what", what)
 		}
 		return nil
 	case errors.Is(err, errTimedOut):

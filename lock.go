@@ -11,9 +11,11 @@ import (
 // Lock order, for the whole package:
 //
 //	registry.mu  →  rwLock.mu
+//	holder.mu is taken alone.
 //
 // Nothing holds an rwLock.mu while it takes registry.mu, and no goroutine
-// holds either while it calls into SQLite. The rwLock itself (the write lock
+// holds either while it calls into SQLite. A checkpointer is stopped (and
+// waited for) after registry.mu is released. The rwLock itself (the write lock
 // users see) is not a mutex in that sense: it is held across SQLite calls, by
 // a connection, and released by that connection on every path (see
 // interceptor.go, which is the only code that takes and releases it).
@@ -168,15 +170,9 @@ func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Durati
 }
 
 func (l *rwLock) recordWait(d time.Duration) {
-	n := int64(d)
 	l.stats.waits.Add(1)
-	l.stats.waitNanos.Add(n)
-	for {
-		old := l.stats.maxWait.Load()
-		if n <= old || l.stats.maxWait.CompareAndSwap(old, n) {
-			return
-		}
-	}
+	l.stats.waitNanos.Add(int64(d))
+	storeMax(&l.stats.maxWait, int64(d))
 }
 
 // release gives back one hold of mode. Releasing what is not held is a
@@ -227,14 +223,19 @@ var files = registry{files: make(map[string]*fileState)}
 type fileState struct {
 	key    string // canonical path, or "memory:<name>"; immutable
 	lock   rwLock
-	holder holder // who holds lock's exclusive side, when debug is on
+	holder holder               // who holds lock's exclusive side, when debug is on
+	gate   atomic.Pointer[gate] // non-nil while an escalated checkpoint holds new readers back
+	stats  fileStats            // checkpoint and WAL counters
 
-	refs int // open connections using this entry; guarded by registry.mu
+	// guarded by registry.mu
+	refs int           // open connections using this entry
+	ckpt *checkpointer // the file's checkpointer, if one runs
 }
 
 // acquire returns the entry for key, creating it, and counts one more
-// reference. Each call must be matched by one call to release.
-func (r *registry) acquire(key string) *fileState {
+// reference. Each call must be matched by one call to release. If start
+// is not nil and no checkpointer runs for the file, start starts one.
+func (r *registry) acquire(key string, start func(*fileState) *checkpointer) *fileState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f := r.files[key]
@@ -243,16 +244,27 @@ func (r *registry) acquire(key string) *fileState {
 		r.files[key] = f
 	}
 	f.refs++
+	if start != nil && f.ckpt == nil {
+		f.ckpt = start(f)
+	}
 	return f
 }
 
-// release drops one reference to f and forgets f when none are left.
+// release drops one reference to f. With none left, it forgets f and
+// stops f's checkpointer, waiting for it, after letting go of r.mu.
 func (r *registry) release(f *fileState) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	f.refs--
-	if f.refs == 0 && r.files[f.key] == f {
-		delete(r.files, f.key)
+	var ckpt *checkpointer
+	if f.refs == 0 {
+		if r.files[f.key] == f {
+			delete(r.files, f.key)
+		}
+		ckpt, f.ckpt = f.ckpt, nil
+	}
+	r.mu.Unlock()
+	if ckpt != nil {
+		ckpt.stop()
 	}
 }
 

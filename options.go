@@ -1,6 +1,9 @@
 package sqlite3safe
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Defaults, used where neither an [Option] nor the DSN says otherwise.
 const (
@@ -10,6 +13,9 @@ const (
 	// DefaultWALLimit is the WAL size, in bytes, that the connection's
 	// journal_size_limit is set to (64 MiB).
 	DefaultWALLimit int64 = 64 << 20
+	// DefaultSlowLockWait is the lock wait over which [WithLogger]'s logger
+	// gets a warning.
+	DefaultSlowLockWait = time.Second
 )
 
 // Option changes how a [Driver] or connector behaves. Options given in
@@ -35,8 +41,9 @@ func WithLockTimeout(d time.Duration) Option {
 }
 
 // WithWALLimit sets the WAL size, in bytes, that sqlite3-safe keeps the
-// file under (DSN _safe_wal_limit). Today it sets journal_size_limit on
-// every connection. It must be positive.
+// file under (DSN _safe_wal_limit): the checkpointer escalates when the WAL
+// reaches half of it, and it is every connection's journal_size_limit. It
+// must be positive.
 func WithWALLimit(bytes int64) Option {
 	return optionFunc(func(c *config) { c.walLimit = bytes })
 }
@@ -46,6 +53,36 @@ func WithWALLimit(bytes int64) Option {
 // autocheckpoint (or an external tool such as Litestream) manages the WAL.
 func WithCheckpoints(on bool) Option {
 	return optionFunc(func(c *config) { c.checkpoints = on })
+}
+
+// WithCheckpointPages sets how many WAL pages wait to be copied before the
+// background checkpointer runs a PASSIVE checkpoint. Zero or less means
+// [DefaultCheckpointPages].
+func WithCheckpointPages(pages int) Option {
+	return optionFunc(func(c *config) {
+		c.ckptPages = int64(pages)
+		if pages <= 0 {
+			c.ckptPages = DefaultCheckpointPages
+		}
+	})
+}
+
+// WithLogger sends checkpoint results (debug level), checkpoint failures
+// and lock waits longer than the slow-wait threshold (warn level) to l.
+// Nil, the default, logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithSlowLockWait sets the lock wait over which the logger gets a
+// warning; zero or less means [DefaultSlowLockWait].
+func WithSlowLockWait(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.slowWait = d
+		if d <= 0 {
+			c.slowWait = DefaultSlowLockWait
+		}
+	})
 }
 
 // WithDebug(true) records where the current write-lock holder took the
@@ -72,8 +109,17 @@ type config struct {
 	checkpoints    bool
 	passthrough    bool
 	debug          bool
+	ckptPages      int64
+	logger         *slog.Logger
+	slowWait       time.Duration
 }
 
 func defaultConfig() config {
-	return config{lockTimeout: DefaultLockTimeout, walLimit: DefaultWALLimit, checkpoints: true}
+	return config{
+		lockTimeout: DefaultLockTimeout,
+		walLimit:    DefaultWALLimit,
+		checkpoints: true,
+		ckptPages:   DefaultCheckpointPages,
+		slowWait:    DefaultSlowLockWait,
+	}
 }

@@ -1,0 +1,429 @@
+package sqlite3safe
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// CheckpointMode is a mode of PRAGMA wal_checkpoint
+// (https://www.sqlite.org/pragma.html#pragma_wal_checkpoint,
+// https://www.sqlite.org/c3ref/wal_checkpoint_v2.html).
+type CheckpointMode uint8
+
+const (
+	// CheckpointPassive copies as many frames as it can without waiting
+	// for readers or writers.
+	CheckpointPassive CheckpointMode = iota
+	// CheckpointFull waits for writers and readers, then copies every frame.
+	CheckpointFull
+	// CheckpointRestart is FULL, then waits until readers are off the WAL
+	// so the next writer starts it from the beginning.
+	CheckpointRestart
+	// CheckpointTruncate is RESTART, then truncates the WAL file to 0 bytes.
+	CheckpointTruncate
+	numCheckpointModes
+)
+
+// String returns the mode as SQLite spells it.
+func (m CheckpointMode) String() string {
+	switch m {
+	case CheckpointPassive:
+		return "PASSIVE"
+	case CheckpointFull:
+		return "FULL"
+	case CheckpointRestart:
+		return "RESTART"
+	case CheckpointTruncate:
+		return "TRUNCATE"
+	}
+	return fmt.Sprintf("CheckpointMode(%d)", uint8(m))
+}
+
+// pragma returns the statement for m. Only the four modes above have one;
+// nothing else is ever pasted into the SQL.
+func (m CheckpointMode) pragma() (string, error) {
+	if m >= numCheckpointModes {
+		return "", fmt.Errorf("sqlite3-safe: invalid checkpoint mode %d", uint8(m))
+	}
+	return "PRAGMA wal_checkpoint(" + m.String() + ")", nil
+}
+
+// Checkpoint policy defaults (SPEC §3.9).
+const (
+	// DefaultCheckpointPages: a PASSIVE checkpoint runs once this many WAL
+	// frames (pages) are waiting to be copied, as SQLite's autocheckpoint
+	// would, but never on a commit's path.
+	DefaultCheckpointPages = 1000
+	// DefaultTruncateDelay: once no write has happened for this long, a
+	// TRUNCATE checkpoint copies what is left and cuts the WAL file to 0
+	// bytes.
+	DefaultTruncateDelay = time.Second
+	// DefaultReaderHoldBack is the longest time a new reader is held back
+	// while an escalated checkpoint waits for older readers to finish.
+	DefaultReaderHoldBack = 200 * time.Millisecond
+
+	// checkInterval is how often the checkpointer samples the WAL.
+	checkInterval = 50 * time.Millisecond
+	// escalateLockWait bounds how long an escalation waits for the write
+	// lock (that is, for the current write transaction to end).
+	escalateLockWait = 5 * time.Second
+)
+
+// checkpointPolicy is when the checkpointer acts; fixed at start.
+type checkpointPolicy struct {
+	pages         int64         // PASSIVE at this many pending frames
+	truncateDelay time.Duration // TRUNCATE after writes pause this long
+	holdBack      time.Duration // bound on holding new readers back
+	walLimit      int64         // escalate when the WAL file reaches half of this
+}
+
+// checkpointer is the one background checkpoint goroutine of a database
+// file in this process (SPEC §3.9). The registry starts it with the file's
+// first connection and stops it, waiting for it, when the last one closes.
+//
+// Policy, each checkInterval:
+//   - WAL file at or over half of the WAL limit: escalate. Take the write
+//     lock (writers queue behind one checkpoint), close the reader gate
+//     (new readers wait, at most holdBack), run TRUNCATE with a busy
+//     timeout of holdBack so it waits for the older readers, then open the
+//     gate and give the lock back. This ends checkpoint starvation: under
+//     readers that always overlap, nothing else can restart the WAL.
+//   - pages waiting >= policy.pages: PASSIVE, which blocks nobody.
+//   - no write for truncateDelay and a non-empty WAL: TRUNCATE, if the
+//     write lock is free right now (it is not waited for).
+//
+// Errors are counted and logged and the loop goes on; nothing here is
+// fatal to the database.
+type checkpointer struct {
+	f       *fileState
+	open    func() (*sqlite3.SQLiteConn, error) // opens the checkpoint connection: same driver and DSN as the pool
+	walPath string
+	shmPath string
+	policy  checkpointPolicy
+	logger  *slog.Logger // nil: no logging
+
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
+	once   sync.Once     // guards stopping
+
+	// Owned by the run goroutine.
+	conn      *sqlite3.SQLiteConn
+	lastFrame uint32    // mxFrame at the last sample
+	lastWrite time.Time // when mxFrame last changed
+	retryAt   time.Time // back-off after a failure
+}
+
+// startCheckpointer starts the goroutine; stop ends it.
+func startCheckpointer(f *fileState, open func() (*sqlite3.SQLiteConn, error), policy checkpointPolicy, logger *slog.Logger) *checkpointer {
+	ctx, cancel := context.WithCancel(context.Background())
+	cp := &checkpointer{
+		f:         f,
+		open:      open,
+		walPath:   f.key + "-wal",
+		shmPath:   f.key + "-shm",
+		policy:    policy,
+		logger:    logger,
+		cancel:    cancel,
+		done:      make(chan struct{}),
+		lastWrite: time.Now(),
+	}
+	go cp.run(ctx)
+	return cp
+}
+
+// stop cancels the goroutine and waits for it. It is idempotent.
+func (cp *checkpointer) stop() {
+	cp.once.Do(cp.cancel)
+	<-cp.done
+}
+
+func (cp *checkpointer) run(ctx context.Context) {
+	defer close(cp.done)
+	defer func() {
+		if cp.conn != nil {
+			_ = cp.conn.Close()
+		}
+	}()
+	ticker := time.NewTicker(checkInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		cp.tick(ctx)
+	}
+}
+
+// tick samples the WAL and runs at most one checkpoint.
+func (cp *checkpointer) tick(ctx context.Context) {
+	now := time.Now()
+	walBytes := fileSize(cp.walPath)
+	cp.f.stats.recordWAL(walBytes)
+	idx, idxOK := readWALIndex(cp.shmPath)
+	if idxOK && idx.mxFrame != cp.lastFrame {
+		cp.lastFrame, cp.lastWrite = idx.mxFrame, now
+	}
+	if now.Before(cp.retryAt) || walBytes == 0 {
+		return
+	}
+	var err error
+	switch {
+	case walBytes >= cp.policy.walLimit/2:
+		err = cp.escalate(ctx, idx)
+	case idxOK && int64(idx.pending()) >= cp.policy.pages,
+		!idxOK && walBytes >= cp.policy.pages*4096:
+		_, err = cp.checkpoint(ctx, CheckpointPassive, idx)
+	case now.Sub(cp.lastWrite) >= cp.policy.truncateDelay:
+		err = cp.truncateIdle(ctx, idx)
+	}
+	if err != nil && ctx.Err() == nil {
+		cp.f.stats.ckptErrors.Add(1)
+		cp.retryAt = now.Add(time.Second)
+		cp.log(slog.LevelWarn, "sqlite3-safe: checkpoint failed", "path", cp.f.key, "err", err)
+	}
+}
+
+// truncateIdle cuts the WAL to 0 bytes after writes paused, if no writer
+// holds the lock right now.
+func (cp *checkpointer) truncateIdle(ctx context.Context, idx walIndex) error {
+	if !cp.f.lock.tryAcquire(lockExclusive) {
+		return nil // a writer is active: writes have not paused after all
+	}
+	defer cp.f.lock.release(lockExclusive)
+	done, err := cp.checkpoint(ctx, CheckpointTruncate, idx)
+	if err == nil && !done {
+		cp.retryAt = time.Now().Add(cp.policy.truncateDelay) // readers in the way; try again later
+	}
+	return err
+}
+
+// escalate runs a TRUNCATE checkpoint that completes even under readers
+// that always overlap: writers queue on the lock, new readers wait at the
+// gate (at most holdBack), and older readers get holdBack to finish.
+func (cp *checkpointer) escalate(ctx context.Context, idx walIndex) error {
+	if _, err := cp.f.lock.acquire(ctx, lockExclusive, escalateLockWait); err != nil {
+		if errors.Is(err, errTimedOut) {
+			return nil // a long write transaction; next tick
+		}
+		return err
+	}
+	defer cp.f.lock.release(lockExclusive)
+	g := cp.f.closeGate(cp.policy.holdBack)
+	start := time.Now()
+	done, err := cp.checkpoint(ctx, CheckpointTruncate, idx)
+	held := time.Since(start)
+	g.openNow()
+	cp.f.stats.escalations.Add(1)
+	cp.log(slog.LevelDebug, "sqlite3-safe: escalated checkpoint", "path", cp.f.key,
+		"completed", done, "readers_held_back_for", held)
+	if err == nil && !done {
+		cp.retryAt = time.Now().Add(cp.policy.holdBack) // let the held-back readers run first
+	}
+	return err
+}
+
+// checkpoint runs one PRAGMA wal_checkpoint(mode) on the checkpoint
+// connection and records the result. done reports that SQLite was not
+// blocked (its "busy" column was 0).
+func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, before walIndex) (done bool, err error) {
+	if cp.conn == nil {
+		c, err := cp.open()
+		if err != nil {
+			return false, fmt.Errorf("sqlite3-safe: opening checkpoint connection: %w", err)
+		}
+		// The busy timeout is how long RESTART/TRUNCATE wait for readers.
+		ms := itoa(cp.policy.holdBack.Milliseconds())
+		if _, err := c.ExecContext(ctx, "PRAGMA busy_timeout="+ms+"; PRAGMA wal_autocheckpoint=0", nil); err != nil {
+			_ = c.Close()
+			return false, fmt.Errorf("sqlite3-safe: setting up checkpoint connection: %w", err)
+		}
+		cp.conn = c
+	}
+	q, err := mode.pragma()
+	if err != nil {
+		return false, err
+	}
+	start := time.Now()
+	busy, logFrames, ckptFrames, err := queryCheckpoint(ctx, cp.conn, q)
+	if err != nil {
+		return false, err
+	}
+	st := &cp.f.stats
+	if busy != 0 {
+		st.ckptBusy.Add(1)
+	} else {
+		st.ckptByMode[mode].Add(1)
+	}
+	if moved := ckptFrames - int64(before.nBackfill); ckptFrames > 0 && moved > 0 {
+		st.frames.Add(moved)
+	}
+	walBytes := fileSize(cp.walPath)
+	st.recordWAL(walBytes)
+	cp.log(slog.LevelDebug, "sqlite3-safe: checkpoint", "path", cp.f.key, "mode", mode.String(),
+		"busy", busy != 0, "wal_frames", logFrames, "checkpointed_frames", ckptFrames,
+		"wal_bytes", walBytes, "took", time.Since(start))
+	return busy == 0, nil
+}
+
+func queryCheckpoint(ctx context.Context, c *sqlite3.SQLiteConn, q string) (busy, logFrames, ckptFrames int64, err error) {
+	rows, err := c.QueryContext(ctx, q, nil)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 3)
+	if err := rows.Next(dest); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("sqlite3-safe: wal_checkpoint returned no row")
+		}
+		return 0, 0, 0, err
+	}
+	ints := [3]int64{}
+	for i, v := range dest {
+		n, ok := v.(int64)
+		if !ok {
+			return 0, 0, 0, fmt.Errorf("sqlite3-safe: wal_checkpoint column %d is %T", i, v)
+		}
+		ints[i] = n
+	}
+	return ints[0], ints[1], ints[2], nil
+}
+
+func (cp *checkpointer) log(level slog.Level, msg string, args ...any) {
+	if cp.logger != nil {
+		cp.logger.Log(context.Background(), level, msg, args...)
+	}
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// walIndex is what the checkpointer reads from the WAL-index header in
+// the -shm file (https://www.sqlite.org/walformat.html#the_wal_index_file_format):
+// frames in the WAL, and frames already copied to the database.
+type walIndex struct {
+	mxFrame   uint32
+	nBackfill uint32
+}
+
+func (w walIndex) pending() uint32 {
+	if w.nBackfill >= w.mxFrame {
+		return 0
+	}
+	return w.mxFrame - w.nBackfill
+}
+
+// readWALIndex reads the header without SQLite's locks: it is a sample
+// for a heuristic, so a torn read (the two header copies disagree) is
+// simply reported as unavailable.
+func readWALIndex(shmPath string) (walIndex, bool) {
+	f, err := os.Open(shmPath)
+	if err != nil {
+		return walIndex{}, false
+	}
+	defer f.Close()
+	var buf [136]byte
+	if _, err := io.ReadFull(f, buf[:]); err != nil {
+		return walIndex{}, false
+	}
+	if string(buf[0:48]) != string(buf[48:96]) || buf[12] == 0 { // copies differ, or not initialised
+		return walIndex{}, false
+	}
+	ne := binary.NativeEndian // the wal-index is in the host's byte order
+	return walIndex{mxFrame: ne.Uint32(buf[16:20]), nBackfill: ne.Uint32(buf[96:100])}, true
+}
+
+// gate holds new readers back while an escalated checkpoint runs. It opens
+// when the checkpoint ends or after the hold-back bound, whichever comes
+// first.
+type gate struct {
+	opened chan struct{} // closed when the gate opens
+	once   sync.Once
+	timer  *time.Timer
+}
+
+func (g *gate) openNow() {
+	g.once.Do(func() {
+		close(g.opened)
+		g.timer.Stop()
+	})
+}
+
+// closeGate closes f's reader gate for at most bound.
+func (f *fileState) closeGate(bound time.Duration) *gate {
+	g := &gate{opened: make(chan struct{})}
+	g.timer = time.AfterFunc(bound, func() {
+		g.once.Do(func() { close(g.opened) })
+		f.gate.CompareAndSwap(g, nil)
+	})
+	f.gate.Store(g)
+	return g
+}
+
+// waitGate holds a reader back while the gate is closed. It returns at
+// once when no escalation runs (one atomic load), and otherwise when the
+// gate opens (within the hold-back bound) or ctx ends.
+func (f *fileState) waitGate(ctx context.Context) error {
+	g := f.gate.Load()
+	if g == nil {
+		return nil
+	}
+	start := time.Now()
+	select {
+	case <-g.opened:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	f.stats.recordHoldBack(time.Since(start))
+	return nil
+}
+
+// fileStats are the counters behind [FileStats]; all atomics.
+type fileStats struct {
+	ckptByMode  [numCheckpointModes]atomic.Int64
+	ckptBusy    atomic.Int64
+	ckptErrors  atomic.Int64
+	frames      atomic.Int64
+	escalations atomic.Int64
+	walBytes    atomic.Int64
+	maxWALBytes atomic.Int64
+	holdBacks   atomic.Int64
+	holdBackMax atomic.Int64 // nanoseconds
+}
+
+func (s *fileStats) recordWAL(n int64) {
+	s.walBytes.Store(n)
+	storeMax(&s.maxWALBytes, n)
+}
+
+func (s *fileStats) recordHoldBack(d time.Duration) {
+	s.holdBacks.Add(1)
+	storeMax(&s.holdBackMax, int64(d))
+}
+
+func storeMax(a *atomic.Int64, n int64) {
+	for {
+		old := a.Load()
+		if n <= old || a.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}

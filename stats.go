@@ -1,0 +1,101 @@
+package sqlite3safe
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// FileStats describes one database file's lock and checkpoints, counted
+// since the file's first connection in this process opened (the counters
+// start again if every connection to the file closes).
+type FileStats struct {
+	// Path is the file's canonical path (or "memory:…").
+	Path string
+
+	// LockAcquisitions counts grants of the write lock (and, in non-WAL
+	// mode, of its shared side).
+	LockAcquisitions int64
+	// LockWaits counts acquisitions and failures that had to queue;
+	// LockWaitTotal and LockWaitMax are their total and longest waits.
+	LockWaits     int64
+	LockWaitTotal time.Duration
+	LockWaitMax   time.Duration
+	// LockTimeouts counts waits that ended in [ErrLockTimeout].
+	LockTimeouts int64
+
+	// Checkpoints counts completed background checkpoints by mode.
+	Checkpoints map[CheckpointMode]int64
+	// CheckpointsBusy counts checkpoints that could not finish because
+	// readers or writers were in the way (retried later).
+	CheckpointsBusy int64
+	// FramesCheckpointed counts WAL frames copied into the database.
+	FramesCheckpointed int64
+	// CheckpointErrors counts checkpoints that failed with an error
+	// (logged, never fatal).
+	CheckpointErrors int64
+	// Escalations counts checkpoints that held new readers back.
+	Escalations int64
+	// ReaderHoldBacks counts reads that waited for an escalation, and
+	// ReaderHoldBackMax is the longest such wait.
+	ReaderHoldBacks   int64
+	ReaderHoldBackMax time.Duration
+
+	// WALBytes is the -wal file's size at the last sample, MaxWALBytes the
+	// largest seen.
+	WALBytes    int64
+	MaxWALBytes int64
+}
+
+// ErrNotSafe is returned by [Stats] for a *sql.DB that is not opened with
+// sqlite3-safe, or is opened with _safe=off.
+var ErrNotSafe = errors.New("sqlite3-safe: not a sqlite3-safe database (or opened with _safe=off)")
+
+// Stats returns the statistics of db's database file. It takes one
+// connection from db's pool for a moment, so it waits (honouring no
+// deadline) if the pool is exhausted.
+func Stats(db *sql.DB) (FileStats, error) {
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		return FileStats{}, err
+	}
+	defer conn.Close()
+	var st FileStats
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(*safeConn)
+		if !ok {
+			return ErrNotSafe
+		}
+		st = sc.c.file.snapshot()
+		return nil
+	})
+	return st, err
+}
+
+func (f *fileState) snapshot() FileStats {
+	l, s := &f.lock.stats, &f.stats
+	st := FileStats{
+		Path:               f.key,
+		LockAcquisitions:   l.acquired.Load(),
+		LockWaits:          l.waits.Load(),
+		LockWaitTotal:      time.Duration(l.waitNanos.Load()),
+		LockWaitMax:        time.Duration(l.maxWait.Load()),
+		LockTimeouts:       l.timeouts.Load(),
+		Checkpoints:        make(map[CheckpointMode]int64, numCheckpointModes),
+		CheckpointsBusy:    s.ckptBusy.Load(),
+		FramesCheckpointed: s.frames.Load(),
+		CheckpointErrors:   s.ckptErrors.Load(),
+		Escalations:        s.escalations.Load(),
+		ReaderHoldBacks:    s.holdBacks.Load(),
+		ReaderHoldBackMax:  time.Duration(s.holdBackMax.Load()),
+		WALBytes:           s.walBytes.Load(),
+		MaxWALBytes:        s.maxWALBytes.Load(),
+	}
+	for m := range numCheckpointModes {
+		if n := s.ckptByMode[m].Load(); n > 0 {
+			st.Checkpoints[m] = n
+		}
+	}
+	return st
+}
