@@ -190,10 +190,72 @@ func (s *scanner) skipToEnd() {
 			if s.pos == before {
 				s.pos++
 			}
+		case '$', '@', ':', '#':
+			s.skipVariable()
+		case '?':
+			// ?NNN: digits only, so that ?1$a(...) is two parameters.
+			for s.pos++; s.pos < len(s.src) && '0' <= s.src[s.pos] && s.src[s.pos] <= '9'; s.pos++ {
+			}
 		default:
-			s.pos++
+			if strings.HasPrefix(s.src[s.pos:], "\xEF\xBB\xBF") {
+				s.pos += 3 // a BOM where a token starts: SQLite skips it as space
+			} else if isIDChar(ch) {
+				// A name, keyword or number: step over all of it, so that
+				// a '$' inside a name (a$b) is not taken for a parameter.
+				for s.pos < len(s.src) && isIDChar(s.src[s.pos]) {
+					s.pos++
+				}
+			} else {
+				s.pos++
+			}
 		}
 	}
+}
+
+// skipVariable steps over a parameter that starts at s.pos with '$', '@',
+// ':' or '#', exactly as SQLite's tokenizer (sqlite3GetToken, CC_DOLLAR and
+// CC_VARALPHA) does. A TCL-style parameter, $name(...) or $a::b(...), is
+// one token up to the first ')' or whitespace, quotes and comment starts
+// included. Taking its quote for the start of a string once made
+// `SELECT $a(');DELETE FROM t;--')` one read-only statement to the
+// classifier, while SQLite, given an argument, ran the DELETE after it.
+func (s *scanner) skipVariable() {
+	i, n := s.pos+1, 0
+	for i < len(s.src) {
+		c := s.src[i]
+		if isIDChar(c) {
+			n++
+			i++
+			continue
+		}
+		if c == '(' && n > 0 {
+			i++
+			for i < len(s.src) && s.src[i] != 0 && !isSQLiteSpace(s.src[i]) && s.src[i] != ')' {
+				i++
+			}
+			if i < len(s.src) && s.src[i] == ')' {
+				i++
+			}
+			break
+		}
+		if c == ':' && i+1 < len(s.src) && s.src[i+1] == ':' {
+			i += 2
+			continue
+		}
+		break
+	}
+	s.pos = i
+}
+
+// isIDChar is SQLite's IdChar: a byte that may appear in a name.
+func isIDChar(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 ||
+		('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+}
+
+// isSQLiteSpace is sqlite3Isspace.
+func isSQLiteSpace(c byte) bool {
+	return c == ' ' || ('\t' <= c && c <= '\r')
 }
 
 // statement classes the statement at s.pos and steps past it.
