@@ -73,8 +73,11 @@ const (
 	// while an escalated checkpoint waits for older readers to finish.
 	DefaultReaderHoldBack = 200 * time.Millisecond
 
-	// checkInterval is how often the checkpointer samples the WAL.
-	checkInterval = 50 * time.Millisecond
+	// busyInterval is how often the checkpointer samples the WAL while
+	// writes go on; idleInterval when none happened for truncateDelay.
+	// A sample is one pread of the -shm header and one stat.
+	busyInterval = 10 * time.Millisecond
+	idleInterval = 100 * time.Millisecond
 	// escalateLockWait bounds how long an escalation waits for the write
 	// lock (that is, for the current write transaction to end).
 	escalateLockWait = 5 * time.Second
@@ -92,8 +95,8 @@ type checkpointPolicy struct {
 // file in this process (SPEC §3.9). The registry starts it with the file's
 // first connection and stops it, waiting for it, when the last one closes.
 //
-// Policy, each checkInterval:
-//   - WAL file at or over half of the WAL limit: escalate. Take the write
+// Policy, each sample (every 10 ms while writes go on, 100 ms when idle):
+//   - WAL at or over half of the WAL limit: escalate. Take the write
 //     lock (writers queue behind one checkpoint), close the reader gate
 //     (new readers wait, at most holdBack), run TRUNCATE with a busy
 //     timeout of holdBack so it waits for the older readers, then open the
@@ -119,6 +122,7 @@ type checkpointer struct {
 
 	// Owned by the run goroutine.
 	conn      *sqlite3.SQLiteConn
+	shm       *os.File  // the -shm file, opened lazily for sampling
 	lastFrame uint32    // mxFrame at the last sample
 	lastWrite time.Time // when mxFrame last changed
 	retryAt   time.Time // back-off after a failure
@@ -151,19 +155,32 @@ func (cp *checkpointer) stop() {
 func (cp *checkpointer) run(ctx context.Context) {
 	defer close(cp.done)
 	defer func() {
+		cp.f.releaseBrake()
 		if cp.conn != nil {
 			_ = cp.conn.Close()
 		}
+		if cp.shm != nil {
+			_ = cp.shm.Close()
+		}
 	}()
-	ticker := time.NewTicker(checkInterval)
-	defer ticker.Stop()
+	timer := time.NewTimer(busyInterval)
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-timer.C:
+		case <-cp.f.wake:
+			if !timer.Stop() {
+				<-timer.C
+			}
 		}
 		cp.tick(ctx)
+		next := busyInterval
+		if time.Since(cp.lastWrite) > cp.policy.truncateDelay {
+			next = idleInterval
+		}
+		timer.Reset(next)
 	}
 }
 
@@ -172,22 +189,26 @@ func (cp *checkpointer) tick(ctx context.Context) {
 	now := time.Now()
 	walBytes := fileSize(cp.walPath)
 	cp.f.stats.recordWAL(walBytes)
-	idx, idxOK := readWALIndex(cp.shmPath)
+	idx, idxOK := cp.readIndex()
 	if idxOK && idx.mxFrame != cp.lastFrame {
 		cp.lastFrame, cp.lastWrite = idx.mxFrame, now
+		// The file grows as frames are appended; the index knows first.
+		walBytes = max(walBytes, idx.bytes())
 	}
-	if now.Before(cp.retryAt) || walBytes == 0 {
+	braked := cp.f.brake.Load() != nil
+	if !braked && (now.Before(cp.retryAt) || walBytes == 0) {
 		return
 	}
 	var err error
 	switch {
-	case walBytes >= cp.policy.walLimit/2:
-		err = cp.escalate(ctx, idx)
+	case braked || walBytes >= cp.policy.walLimit/2:
+		err = cp.escalate(ctx)
+		cp.f.releaseBrake() // writers go on, whatever the outcome
 	case idxOK && int64(idx.pending()) >= cp.policy.pages,
 		!idxOK && walBytes >= cp.policy.pages*4096:
-		_, err = cp.checkpoint(ctx, CheckpointPassive, idx)
+		_, err = cp.checkpoint(ctx, CheckpointPassive)
 	case now.Sub(cp.lastWrite) >= cp.policy.truncateDelay:
-		err = cp.truncateIdle(ctx, idx)
+		err = cp.truncateIdle(ctx)
 	}
 	if err != nil && ctx.Err() == nil {
 		cp.f.stats.ckptErrors.Add(1)
@@ -198,12 +219,12 @@ func (cp *checkpointer) tick(ctx context.Context) {
 
 // truncateIdle cuts the WAL to 0 bytes after writes paused, if no writer
 // holds the lock right now.
-func (cp *checkpointer) truncateIdle(ctx context.Context, idx walIndex) error {
+func (cp *checkpointer) truncateIdle(ctx context.Context) error {
 	if !cp.f.lock.tryAcquire(lockExclusive) {
 		return nil // a writer is active: writes have not paused after all
 	}
 	defer cp.f.lock.release(lockExclusive)
-	done, err := cp.checkpoint(ctx, CheckpointTruncate, idx)
+	done, err := cp.checkpoint(ctx, CheckpointTruncate)
 	if err == nil && !done {
 		cp.retryAt = time.Now().Add(cp.policy.truncateDelay) // readers in the way; try again later
 	}
@@ -213,7 +234,7 @@ func (cp *checkpointer) truncateIdle(ctx context.Context, idx walIndex) error {
 // escalate runs a TRUNCATE checkpoint that completes even under readers
 // that always overlap: writers queue on the lock, new readers wait at the
 // gate (at most holdBack), and older readers get holdBack to finish.
-func (cp *checkpointer) escalate(ctx context.Context, idx walIndex) error {
+func (cp *checkpointer) escalate(ctx context.Context) error {
 	if _, err := cp.f.lock.acquire(ctx, lockExclusive, escalateLockWait); err != nil {
 		if errors.Is(err, errTimedOut) {
 			return nil // a long write transaction; next tick
@@ -223,7 +244,7 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex) error {
 	defer cp.f.lock.release(lockExclusive)
 	g := cp.f.closeGate(cp.policy.holdBack)
 	start := time.Now()
-	done, err := cp.checkpoint(ctx, CheckpointTruncate, idx)
+	done, err := cp.checkpoint(ctx, CheckpointTruncate)
 	held := time.Since(start)
 	g.openNow()
 	cp.f.stats.escalations.Add(1)
@@ -231,6 +252,7 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex) error {
 		"completed", done, "readers_held_back_for", held)
 	if err == nil && !done {
 		cp.retryAt = time.Now().Add(cp.policy.holdBack) // let the held-back readers run first
+		cp.f.noBrakeUntil.Store(time.Now().Add(brakeBackoff).UnixNano())
 	}
 	return err
 }
@@ -238,7 +260,7 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex) error {
 // checkpoint runs one PRAGMA wal_checkpoint(mode) on the checkpoint
 // connection and records the result. done reports that SQLite was not
 // blocked (its "busy" column was 0).
-func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, before walIndex) (done bool, err error) {
+func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode) (done bool, err error) {
 	if cp.conn == nil {
 		c, err := cp.open()
 		if err != nil {
@@ -256,6 +278,7 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, bef
 	if err != nil {
 		return false, err
 	}
+	before, _ := cp.readIndex()
 	start := time.Now()
 	busy, logFrames, ckptFrames, err := queryCheckpoint(ctx, cp.conn, q)
 	if err != nil {
@@ -267,7 +290,13 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, bef
 	} else {
 		st.ckptByMode[mode].Add(1)
 	}
-	if moved := ckptFrames - int64(before.nBackfill); ckptFrames > 0 && moved > 0 {
+	// A RESTART or TRUNCATE that resets the WAL reports 0 frames; the
+	// frames it copied are those that were pending before it.
+	moved := ckptFrames - int64(before.nBackfill)
+	if busy == 0 && mode >= CheckpointRestart {
+		moved = int64(before.pending())
+	}
+	if moved > 0 {
 		st.frames.Add(moved)
 	}
 	walBytes := fileSize(cp.walPath)
@@ -318,10 +347,19 @@ func fileSize(path string) int64 {
 
 // walIndex is what the checkpointer reads from the WAL-index header in
 // the -shm file (https://www.sqlite.org/walformat.html#the_wal_index_file_format):
-// frames in the WAL, and frames already copied to the database.
+// frames in the WAL, frames already copied to the database, page size.
 type walIndex struct {
 	mxFrame   uint32
 	nBackfill uint32
+	pageSize  int64
+}
+
+// bytes is the WAL's length as the index knows it: header and frames.
+func (w walIndex) bytes() int64 {
+	if w.mxFrame == 0 {
+		return 0
+	}
+	return 32 + int64(w.mxFrame)*(w.pageSize+24)
 }
 
 func (w walIndex) pending() uint32 {
@@ -331,50 +369,71 @@ func (w walIndex) pending() uint32 {
 	return w.mxFrame - w.nBackfill
 }
 
-// readWALIndex reads the header without SQLite's locks: it is a sample
-// for a heuristic, so a torn read (the two header copies disagree) is
-// simply reported as unavailable.
-func readWALIndex(shmPath string) (walIndex, bool) {
-	f, err := os.Open(shmPath)
-	if err != nil {
-		return walIndex{}, false
+func (cp *checkpointer) readIndex() (walIndex, bool) {
+	return readWALIndex(&cp.shm, cp.shmPath)
+}
+
+// readWALIndex reads the header without SQLite's locks: it is a sample for
+// a heuristic, so a torn read (the two header copies disagree) is simply
+// reported as unavailable. *shm is the open -shm file, opened on first use.
+func readWALIndex(shm **os.File, path string) (walIndex, bool) {
+	if *shm == nil {
+		f, err := os.Open(path)
+		if err != nil {
+			return walIndex{}, false
+		}
+		*shm = f
 	}
-	defer f.Close()
 	var buf [136]byte
-	if _, err := io.ReadFull(f, buf[:]); err != nil {
+	if _, err := (*shm).ReadAt(buf[:], 0); err != nil {
+		_ = (*shm).Close() // the file may have been replaced; reopen next time
+		*shm = nil
 		return walIndex{}, false
 	}
+	return parseWALIndex(buf[:])
+}
+
+func parseWALIndex(buf []byte) (walIndex, bool) {
 	if string(buf[0:48]) != string(buf[48:96]) || buf[12] == 0 { // copies differ, or not initialised
 		return walIndex{}, false
 	}
 	ne := binary.NativeEndian // the wal-index is in the host's byte order
-	return walIndex{mxFrame: ne.Uint32(buf[16:20]), nBackfill: ne.Uint32(buf[96:100])}, true
+	size := int64(ne.Uint16(buf[14:16]))
+	if size == 1 {
+		size = 65536
+	}
+	return walIndex{mxFrame: ne.Uint32(buf[16:20]), nBackfill: ne.Uint32(buf[96:100]), pageSize: size}, true
 }
 
 // gate holds new readers back while an escalated checkpoint runs. It opens
 // when the checkpoint ends or after the hold-back bound, whichever comes
 // first.
 type gate struct {
+	f      *fileState
 	opened chan struct{} // closed when the gate opens
 	once   sync.Once
 	timer  *time.Timer
 }
 
-func (g *gate) openNow() {
+// open lets readers through; the first call wins.
+func (g *gate) open() {
 	g.once.Do(func() {
+		g.f.gate.CompareAndSwap(g, nil)
 		close(g.opened)
-		g.timer.Stop()
 	})
+}
+
+// openNow opens the gate before its bound and stops the timer.
+func (g *gate) openNow() {
+	g.timer.Stop()
+	g.open()
 }
 
 // closeGate closes f's reader gate for at most bound.
 func (f *fileState) closeGate(bound time.Duration) *gate {
-	g := &gate{opened: make(chan struct{})}
-	g.timer = time.AfterFunc(bound, func() {
-		g.once.Do(func() { close(g.opened) })
-		f.gate.CompareAndSwap(g, nil)
-	})
+	g := &gate{f: f, opened: make(chan struct{})}
 	f.gate.Store(g)
+	g.timer = time.AfterFunc(bound, g.open)
 	return g
 }
 
@@ -396,6 +455,66 @@ func (f *fileState) waitGate(ctx context.Context) error {
 	return nil
 }
 
+// brake holds writers back while the WAL is over its limit, until the
+// checkpointer has run one escalated checkpoint. Writers raise it (they
+// sample the WAL every brakeSampleEvery writes, while still holding the
+// lock), so the WAL stays bounded even when the checkpointer goroutine is
+// slow to be scheduled on a loaded machine.
+type brake struct {
+	released chan struct{} // closed when writers may go on
+}
+
+// brakeSampleEvery is how many write-lock releases a connection makes
+// between two looks at the WAL index (one pread).
+const brakeSampleEvery = 16
+
+// brakeBackoff is how long writers are not braked again after an
+// escalation could not finish: a reader that keeps one snapshot open pins
+// the WAL, and braking every few writes would only slow writers down.
+const brakeBackoff = time.Second
+
+// raiseBrake holds writers back and wakes the checkpointer.
+func (f *fileState) raiseBrake() {
+	if time.Now().UnixNano() < f.noBrakeUntil.Load() {
+		return
+	}
+	if f.brake.Load() == nil {
+		f.brake.CompareAndSwap(nil, &brake{released: make(chan struct{})})
+		f.stats.brakes.Add(1)
+	}
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// releaseBrake lets writers go on. Only the checkpointer calls it.
+func (f *fileState) releaseBrake() {
+	if b := f.brake.Swap(nil); b != nil {
+		close(b.released)
+	}
+}
+
+// waitBrake holds a writer back while the brake is on, at most timeout.
+// It returns how long it waited.
+func (f *fileState) waitBrake(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	b := f.brake.Load()
+	if b == nil {
+		return 0, nil
+	}
+	start := time.Now()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-b.released:
+		return time.Since(start), nil
+	case <-ctx.Done():
+		return time.Since(start), ctx.Err()
+	case <-t.C:
+		return time.Since(start), errTimedOut
+	}
+}
+
 // fileStats are the counters behind [FileStats]; all atomics.
 type fileStats struct {
 	ckptByMode  [numCheckpointModes]atomic.Int64
@@ -403,6 +522,7 @@ type fileStats struct {
 	ckptErrors  atomic.Int64
 	frames      atomic.Int64
 	escalations atomic.Int64
+	brakes      atomic.Int64
 	walBytes    atomic.Int64
 	maxWALBytes atomic.Int64
 	holdBacks   atomic.Int64

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -40,12 +41,15 @@ type conn struct {
 	debug       bool                // immutable: record the lock holder (holder.go)
 	logger      *slog.Logger        // immutable; nil logs nothing
 	slowWait    time.Duration       // immutable: lock waits over this are logged
+	brakeLimit  int64               // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
 
 	// Owned by the goroutine database/sql lets use the connection.
 	held   lockMode        // what this connection holds of file.lock
 	tx     txState         //
 	memo   map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed bool
+	writes int      // write-lock releases since the last WAL sample
+	shm    *os.File // the -shm file, for WAL samples; opened on first use
 }
 
 var (
@@ -187,6 +191,9 @@ func (c *conn) Close() error {
 	c.closed = true
 	err := c.sc.Close()
 	c.releaseLock()
+	if c.shm != nil {
+		_ = c.shm.Close()
+	}
 	c.tx = txNone
 	files.release(c.file)
 	return err
@@ -195,11 +202,30 @@ func (c *conn) Close() error {
 // releaseLock gives back whatever the connection holds of the file lock.
 func (c *conn) releaseLock() {
 	if c.held != lockNone {
-		if c.debug && c.held == lockExclusive {
-			c.file.holder.clear()
+		if c.held == lockExclusive {
+			if c.debug {
+				c.file.holder.clear()
+			}
+			c.sampleWAL()
 		}
 		c.file.lock.release(c.held)
 		c.held = lockNone
+	}
+}
+
+// sampleWAL looks at the WAL index every brakeSampleEvery writes, while
+// the write lock is still held, and raises the file's brake if the WAL has
+// reached its limit (checkpoint.go).
+func (c *conn) sampleWAL() {
+	if c.brakeLimit == 0 {
+		return
+	}
+	if c.writes++; c.writes < brakeSampleEvery {
+		return
+	}
+	c.writes = 0
+	if idx, ok := readWALIndex(&c.shm, c.file.key+"-shm"); ok && idx.bytes() >= c.brakeLimit {
+		c.file.raiseBrake()
 	}
 }
 

@@ -202,6 +202,9 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 		logger:      c.info.cfg.logger,
 		slowWait:    c.info.cfg.slowWait,
 	}
+	if start != nil {
+		cn.brakeLimit = c.info.cfg.walLimit
+	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.
 	mw, err := sqlmw.Driver(oneConn{cn}, &interceptor{c: cn}).Open("")

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/ngrok/sqlmw"
@@ -255,7 +256,16 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 // what names the holder for _safe_debug.
 func (i *interceptor) lock(ctx context.Context, mode lockMode, what string) error {
 	c := i.c
-	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout)
+	var braked time.Duration
+	if mode == lockExclusive {
+		// The WAL is over its limit: wait for the checkpoint (checkpoint.go).
+		var err error
+		if braked, err = c.file.waitBrake(ctx, c.lockTimeout); err != nil {
+			return i.lockError(err, braked)
+		}
+	}
+	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout-braked)
+	waited += braked
 	switch {
 	case err == nil:
 		c.held = mode
@@ -266,11 +276,18 @@ func (i *interceptor) lock(ctx context.Context, mode lockMode, what string) erro
 			c.logger.Warn("sqlite3-safe: slow lock wait", "path", c.file.key, "waited", waited, "what", what)
 		}
 		return nil
-	case errors.Is(err, errTimedOut):
-		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout, Holder: c.file.holder.describe()}
 	default:
-		return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
+		return i.lockError(err, waited)
 	}
+}
+
+// lockError turns a failed wait into the error the caller gets.
+func (i *interceptor) lockError(err error, waited time.Duration) error {
+	c := i.c
+	if errors.Is(err, errTimedOut) {
+		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout, Holder: c.file.holder.describe()}
+	}
+	return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
 }
 
 // afterStatement runs after an autocommit statement that may hold a lock.

@@ -221,11 +221,14 @@ var files = registry{files: make(map[string]*fileState)}
 
 // fileState is what the process shares about one database file.
 type fileState struct {
-	key    string // canonical path, or "memory:<name>"; immutable
-	lock   rwLock
-	holder holder               // who holds lock's exclusive side, when debug is on
-	gate   atomic.Pointer[gate] // non-nil while an escalated checkpoint holds new readers back
-	stats  fileStats            // checkpoint and WAL counters
+	key          string // canonical path, or "memory:<name>"; immutable
+	lock         rwLock
+	holder       holder                // who holds lock's exclusive side, when debug is on
+	gate         atomic.Pointer[gate]  // non-nil while an escalated checkpoint holds new readers back
+	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)
+	wake         chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
+	noBrakeUntil atomic.Int64          // unix nanoseconds: writers do not brake before then
+	stats        fileStats             // checkpoint and WAL counters
 
 	// guarded by registry.mu
 	refs int           // open connections using this entry
@@ -240,7 +243,7 @@ func (r *registry) acquire(key string, start func(*fileState) *checkpointer) *fi
 	defer r.mu.Unlock()
 	f := r.files[key]
 	if f == nil {
-		f = &fileState{key: key}
+		f = &fileState{key: key, wake: make(chan struct{}, 1)}
 		r.files[key] = f
 	}
 	f.refs++

@@ -37,6 +37,9 @@ type FileStats struct {
 	CheckpointErrors int64
 	// Escalations counts checkpoints that held new readers back.
 	Escalations int64
+	// Brakes counts times writers were held back because the WAL reached
+	// its limit before the checkpointer acted.
+	Brakes int64
 	// ReaderHoldBacks counts reads that waited for an escalation, and
 	// ReaderHoldBackMax is the longest such wait.
 	ReaderHoldBacks   int64
@@ -87,6 +90,7 @@ func (f *fileState) snapshot() FileStats {
 		FramesCheckpointed: s.frames.Load(),
 		CheckpointErrors:   s.ckptErrors.Load(),
 		Escalations:        s.escalations.Load(),
+		Brakes:             s.brakes.Load(),
 		ReaderHoldBacks:    s.holdBacks.Load(),
 		ReaderHoldBackMax:  time.Duration(s.holdBackMax.Load()),
 		WALBytes:           s.walBytes.Load(),
