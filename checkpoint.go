@@ -81,6 +81,9 @@ const (
 	// escalateLockWait bounds how long an escalation waits for the write
 	// lock (that is, for the current write transaction to end).
 	escalateLockWait = 5 * time.Second
+	// catchUpLockWait bounds the wait for the write lock before a
+	// catch-up checkpoint.
+	catchUpLockWait = 50 * time.Millisecond
 )
 
 // checkpointPolicy is when the checkpointer acts; fixed at start.
@@ -102,7 +105,9 @@ type checkpointPolicy struct {
 //     timeout of holdBack so it waits for the older readers, then open the
 //     gate and give the lock back. This ends checkpoint starvation: under
 //     readers that always overlap, nothing else can restart the WAL.
-//   - pages waiting >= policy.pages: PASSIVE, which blocks nobody.
+//   - pages waiting >= policy.pages: PASSIVE, which blocks nobody, then,
+//     if it left less than policy.pages behind, a catch-up PASSIVE with
+//     the write lock held, so that the next writer starts the WAL over.
 //   - no write for truncateDelay and a non-empty WAL: TRUNCATE, if the
 //     write lock is free right now (it is not waited for).
 //
@@ -206,7 +211,7 @@ func (cp *checkpointer) tick(ctx context.Context) {
 		cp.f.releaseBrake() // writers go on, whatever the outcome
 	case idxOK && int64(idx.pending()) >= cp.policy.pages,
 		!idxOK && walBytes >= cp.policy.pages*4096:
-		_, err = cp.checkpoint(ctx, CheckpointPassive)
+		err = cp.passive(ctx)
 	case now.Sub(cp.lastWrite) >= cp.policy.truncateDelay:
 		err = cp.truncateIdle(ctx)
 	}
@@ -215,6 +220,28 @@ func (cp *checkpointer) tick(ctx context.Context) {
 		cp.retryAt = now.Add(time.Second)
 		cp.log(slog.LevelWarn, "sqlite3-safe: checkpoint failed", "path", cp.f.key, "err", err)
 	}
+}
+
+// passive runs a PASSIVE checkpoint, which blocks nobody. Under steady
+// writes it never quite catches up (frames arrive while it copies), and
+// the WAL only starts again from its beginning once every frame is
+// copied; so if it left less than policy.pages behind, a second PASSIVE
+// runs with the write lock held, as briefly as SQLite's own
+// autocheckpoint would hold up a commit, to copy the rest.
+func (cp *checkpointer) passive(ctx context.Context) error {
+	if _, err := cp.checkpoint(ctx, CheckpointPassive); err != nil {
+		return err
+	}
+	idx, ok := cp.readIndex()
+	if !ok || idx.pending() == 0 || int64(idx.pending()) > cp.policy.pages {
+		return nil
+	}
+	if _, err := cp.f.lock.acquire(ctx, lockExclusive, catchUpLockWait); err != nil {
+		return nil // a long write transaction: the next tick tries again
+	}
+	defer cp.f.lock.release(lockExclusive)
+	_, err := cp.checkpoint(ctx, CheckpointPassive)
+	return err
 }
 
 // truncateIdle cuts the WAL to 0 bytes after writes paused, if no writer

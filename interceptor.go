@@ -20,9 +20,10 @@ import (
 // It decides, for every statement, which side of the file's lock to take
 // and when to give it back. Intercepted: ConnExecContext, ConnQueryContext,
 // ConnPrepareContext, StmtExecContext, StmtQueryContext and ConnBeginTx.
-// Everything else is sqlmw.NullInterceptor's pass-through, which reaches types of ours where a lock must go back:
-// the *tx that ConnBeginTx returns (tx.go), the *lockedRows that a locking
-// query returns (rows.go), and the *conn for reset and close (conn.go).
+// Everything else is sqlmw.NullInterceptor's pass-through, which reaches
+// types of ours where a lock must go back: the *tx that ConnBeginTx returns
+// (tx.go), the *lockedRows that a locking query returns (rows.go), and the
+// *conn for reset and close (conn.go).
 //
 // Who releases the lock:
 //   - an autocommit Exec: the same call, before it returns;
@@ -42,11 +43,27 @@ var _ sqlmw.Interceptor = (*interceptor)(nil)
 // said about statements the text alone could not class.
 const memoLimit = 256
 
-// ConnExecContext runs db.Exec and tx.Exec.
+// ConnExecContext runs db.Exec (and tx.Exec inside a manual transaction).
 func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerContext, query string, args []driver.NamedValue) (driver.Result, error) {
+	return i.exec(ctx, query, true, func(q string) (driver.Result, error) {
+		return parent.ExecContext(ctx, q, args)
+	})
+}
+
+// StmtExecContext runs a prepared statement's Exec. A prepared BEGIN is
+// already compiled: it runs deferred, under the lock all the same.
+func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
+	return i.exec(ctx, query, false, func(string) (driver.Result, error) {
+		return stmt.ExecContext(ctx, args)
+	})
+}
+
+// exec runs one Exec under the lock its statement needs. rewrite says run
+// may be given other SQL than query (a plain BEGIN made immediate).
+func (i *interceptor) exec(ctx context.Context, query string, rewrite bool, run func(string) (driver.Result, error)) (driver.Result, error) {
 	c := i.c
 	if c.tx != txNone {
-		res, err := parent.ExecContext(ctx, query, args)
+		res, err := run(query)
 		c.afterInTx()
 		return res, err
 	}
@@ -55,65 +72,49 @@ func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerC
 	if err != nil {
 		return nil, err
 	}
-	if cl.plainBegin && mode == lockExclusive {
+	if rewrite && cl.plainBegin && mode == lockExclusive {
 		// SPEC §3.5: a manual BEGIN runs immediate, so no other process
 		// can make it fail with SQLITE_BUSY_SNAPSHOT halfway through.
 		query = "BEGIN IMMEDIATE"
 	}
-	res, err := parent.ExecContext(ctx, query, args)
+	res, err := run(query)
 	c.afterStatement(cl)
 	return res, err
 }
 
-// StmtExecContext runs a prepared statement's Exec.
-func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
-	c := i.c
-	if c.tx != txNone {
-		res, err := stmt.ExecContext(ctx, args)
-		c.afterInTx()
-		return res, err
-	}
-	cl := classify(query)
-	if _, err := i.lockFor(ctx, cl, query); err != nil {
-		return nil, err
-	}
-	res, err := stmt.ExecContext(ctx, args)
-	c.afterStatement(cl)
-	return res, err
-}
-
-// ConnQueryContext runs db.Query and tx.Query.
+// ConnQueryContext runs db.Query when the statement may need a lock (the
+// fast path takes plain reads in WAL mode).
 func (i *interceptor) ConnQueryContext(ctx context.Context, parent driver.QueryerContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
-	c := i.c
-	if c.tx != txNone {
-		rows, err := parent.QueryContext(ctx, query, args)
-		c.afterInTx()
-		return ctx, rows, err
-	}
-	cl := classify(query)
-	mode, err := i.lockFor(ctx, cl, query)
-	if err != nil {
-		return ctx, nil, err
-	}
-	rows, err := parent.QueryContext(ctx, query, args)
-	return ctx, i.holdUntilDone(mode, cl, rows, err), err
+	rows, err := i.query(ctx, query, func() (driver.Rows, error) {
+		return parent.QueryContext(ctx, query, args)
+	})
+	return ctx, rows, err
 }
 
 // StmtQueryContext runs a prepared statement's Query.
 func (i *interceptor) StmtQueryContext(ctx context.Context, stmt driver.StmtQueryContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
+	rows, err := i.query(ctx, query, func() (driver.Rows, error) {
+		return stmt.QueryContext(ctx, args)
+	})
+	return ctx, rows, err
+}
+
+// query runs one Query under the lock its statement needs; rows that hold
+// a lock give it back at EOF or Close.
+func (i *interceptor) query(ctx context.Context, query string, run func() (driver.Rows, error)) (driver.Rows, error) {
 	c := i.c
 	if c.tx != txNone {
-		rows, err := stmt.QueryContext(ctx, args)
+		rows, err := run()
 		c.afterInTx()
-		return ctx, rows, err
+		return rows, err
 	}
 	cl := classify(query)
 	mode, err := i.lockFor(ctx, cl, query)
 	if err != nil {
-		return ctx, nil, err
+		return nil, err
 	}
-	rows, err := stmt.QueryContext(ctx, args)
-	return ctx, i.holdUntilDone(mode, cl, rows, err), err
+	rows, err := run()
+	return i.holdUntilDone(mode, cl, rows, err), err
 }
 
 // holdUntilDone hands a lock taken for a query to the rows, which give it
