@@ -99,8 +99,10 @@ func TestNoAutocheckpointOnCommitPath(t *testing.T) {
 // readers that always keep an overlapping read open (each holds its rows
 // ~20 ms, staggered) for d,
 // sampling the -wal file every 50 ms. It returns the largest sample and
-// the number of rows written.
-func starveLoad(t *testing.T, db *sql.DB, path string, d time.Duration) (maxWAL int64, written int64) {
+// the number of rows written. A positive stopAbove ends the load early
+// once a sample exceeds it (the control needs no more proof, and its WAL
+// would otherwise take gigabytes of disk).
+func starveLoad(t *testing.T, db *sql.DB, path string, d time.Duration, stopAbove int64) (maxWAL int64, written int64) {
 	t.Helper()
 	mustExec(t, db, "CREATE TABLE IF NOT EXISTS blobs(id INTEGER PRIMARY KEY, b BLOB)")
 	mustExec(t, db, "INSERT INTO blobs(b) VALUES (randomblob(1024))")
@@ -150,6 +152,9 @@ sample:
 			break sample
 		case <-ticker.C:
 			maxWAL = max(maxWAL, walSize(path))
+			if stopAbove > 0 && maxWAL > stopAbove {
+				cancel()
+			}
 		}
 	}
 	wg.Wait()
@@ -173,7 +178,7 @@ func TestCheckpointStarvation(t *testing.T) {
 	t.Run("sqlite3-safe", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "starve.db")
 		db := openDB(t, sqlite3safe.DriverName, path+fmt.Sprintf("?_safe_wal_limit=%d", limit))
-		maxWAL, rows := starveLoad(t, db, path, d)
+		maxWAL, rows := starveLoad(t, db, path, d, 0)
 		st, err := sqlite3safe.Stats(db)
 		require.NoError(t, err)
 		t.Logf("sqlite3-safe: max WAL %d bytes (limit %d), %d rows, stats %+v", maxWAL, limit, rows, st)
@@ -188,7 +193,7 @@ func TestCheckpointStarvation(t *testing.T) {
 	t.Run("sqlite3-control", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "starve.db")
 		db := openDB(t, "sqlite3", path+"?_journal_mode=WAL")
-		maxWAL, rows := starveLoad(t, db, path, d)
+		maxWAL, rows := starveLoad(t, db, path, d, 4*limit)
 		t.Logf("sqlite3 (WAL): max WAL %d bytes, %d rows", maxWAL, rows)
 		assert.Greater(t, maxWAL, int64(4*limit), "plain SQLite's WAL did not grow: the load does not starve checkpoints")
 	})
