@@ -123,3 +123,32 @@ func ExampleNewConnector() {
 	fmt.Println(errors.Is(err, sqlite3safe.ErrLockTimeout))
 	// Output: true
 }
+
+// Stats reports, per database file, what the write lock and the
+// background checkpointer did.
+func ExampleStats() {
+	dir, err := os.MkdirTemp("", "sqlite3safe-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite3-safe", filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"CREATE TABLE t(x)", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)"} {
+		if _, err := db.Exec(q); err != nil {
+			log.Fatal(err)
+		}
+	}
+	st, err := sqlite3safe.Stats(db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("lock acquisitions:", st.LockAcquisitions, "timeouts:", st.LockTimeouts)
+	fmt.Println("file:", filepath.Base(st.Path), "checkpoint errors:", st.CheckpointErrors)
+	// Output:
+	// lock acquisitions: 3 timeouts: 0
+	// file: app.db checkpoint errors: 0
+}
