@@ -1,231 +1,340 @@
-// Command safebench runs the seed scenario on driver "sqlite3" and on
-// driver "sqlite3-safe" and prints what happened to each.
+// Command safebench answers "what does sqlite3-safe cost and buy on my
+// machine and disk?": it runs workloads on driver "sqlite3" configured the
+// ways teams configure it by hand and on driver "sqlite3-safe" with a plain
+// DSN, interleaved and repeated, and reports throughput, latency
+// percentiles, errors by kind, whether a hash chain survived and how large
+// the WAL grew.
 //
-// The scenario: G goroutines each append K blocks to a hash-chained ledger
-// (internal/ledger) in a fresh database file, one transaction per block.
-// Both drivers get the same plain DSN, just the file's path, which is what
-// existing code that switches from "sqlite3" to "sqlite3-safe" changes. A
-// failed append is counted and not retried. At the end the chain is
-// verified.
+// With no flags it runs the seed scenario: 100 goroutines each append 20
+// blocks to a hash-chained ledger (internal/ledger), on sqlite3 and
+// sqlite3-safe, both with a plain DSN.
 //
 // Usage:
 //
-//	go run ./cmd/safebench [-goroutines G] [-blocks K] [-dir DIR]
+//	go run ./cmd/safebench [flags]
+//	go run ./cmd/safebench -workload all -configs all -count 3 -report bench.png -json bench.json
 //
-// Flags:
+// # Workloads (-workload, comma-separated, or "all")
 //
-//	-goroutines G  goroutines appending at once (default 100)
-//	-blocks K      blocks each goroutine appends (default 20)
-//	-dir DIR       put the databases in a new directory under DIR and keep
-//	               it; by default they go in a temporary directory that is
-//	               removed at the end
+//   - ledger: -goroutines G each append -blocks K blocks to a hash-chained
+//     ledger, one transaction per block (read the last block, insert the
+//     next). A failed append is counted and not retried; at the end the
+//     chain is verified. Op: append.
+//   - mixed: -writers W goroutines alternate an autocommit INSERT of a
+//     200-byte value and an UPDATE of a random key; -readers R goroutines
+//     alternate a point SELECT and a 50-row range scan; for -duration, on a
+//     table seeded with 10,000 rows. Ops: write, read.
+//   - starve: one writer inserting four 1 KiB rows per statement while
+//     -readers R goroutines always keep a read open (each read holds its
+//     first row for 20 ms; the readers are staggered so they overlap), for
+//     -duration, with the WAL size sampled every 25 ms. sqlite3-safe gets
+//     _safe_wal_limit=-wal-limit; the others have no such setting. Ops:
+//     write (one 4-row INSERT), read (time to the first row).
+//   - overhead: one goroutine, -ops point SELECTs on a -rows-row table,
+//     then -ops autocommit INSERTs, each timed; ns/op. Here "sqlite3" runs
+//     as sqlite3-wal (plain DSN plus _journal_mode=WAL), because what is
+//     measured is the cost of the wrapper, not WAL against a rollback
+//     journal. Ops: select, insert.
+//   - procs: -procs N processes (this command re-executed; the child is
+//     selected by an environment variable, not a flag) each with
+//     -proc-goroutines goroutines appending -proc-blocks blocks to one
+//     shared ledger file, started together. Errors are counted per process;
+//     the chain is verified at the end. Op: append.
 //
-// The table has one row per driver: blocks committed out of G×K, blocks
-// per second, the number of failed appends, whether the chain is intact
-// (with the number of blocks ledger.Verify walked) and the first error,
-// abbreviated.
+// Every run uses a fresh database file under the run directory and removes
+// it afterwards (keep it with -keep).
+//
+// # Configurations (-configs, comma-separated, or "all")
+//
+//   - sqlite3: driver "sqlite3", plain DSN (the file's path): rollback
+//     journal, deferred transactions, go-sqlite3's 5 s busy timeout.
+//   - sqlite3-tuned: driver "sqlite3" with
+//     ?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate.
+//   - two-pool: two *sql.DB on driver "sqlite3", both with the tuned DSN:
+//     writes and write transactions go to one with SetMaxOpenConns(1),
+//     reads to the other.
+//   - sqlite3-safe: driver "sqlite3-safe", plain DSN.
+//   - sqlite3-wal (not in "all"): driver "sqlite3" with ?_journal_mode=WAL.
+//
+// All pools keep database/sql's defaults otherwise, as code that does not
+// tune them does. Each repetition (-count) runs every workload on every
+// configuration, the configurations in a rotated order, so slow drift of
+// the machine hits them alike.
+//
+// # Output
+//
+// A table per workload on stdout: for each configuration and op, the
+// median of the runs' ops/s with min–max, the ratio of the median to
+// sqlite3-safe's, ns/op (overhead only), the medians of the runs' p50, p99
+// and p99.9 latencies of successful ops (from HDR histograms), errors by
+// kind summed over the runs, whether the chain was intact in every run,
+// and the largest WAL file seen. Then the issue-4 targets that the run can
+// judge, met or missed, with the numbers. -json FILE writes every run and
+// the summaries; -report FILE writes charts (throughput, latency
+// percentiles, WAL size over time; .png or .svg). A progress bar goes to
+// stderr when it is a terminal.
 //
 // Exit status: 0 when the run completed and sqlite3-safe had no errors and
-// an intact chain (errors from plain sqlite3 are the expected result, not a
-// failure); 1 when sqlite3-safe failed or a database could not be set up;
-// 2 for bad flags.
+// intact chains (errors from the other configurations are results, not
+// failures; so are missed targets); 1 when sqlite3-safe had errors or broke
+// a chain, or a database could not be set up; 2 for bad flags, with a
+// one-line message naming the flag and nothing written.
 package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
-	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"
 	"github.com/sqlite3safe/sqlite3safe"
-	"github.com/sqlite3safe/sqlite3safe/internal/ledger"
 )
 
 func main() {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(childMain(spec, os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// result is one driver's row of the table.
-type result struct {
-	driver    string
-	attempted int
-	committed int64
-	elapsed   time.Duration
-	errors    int64
-	firstErr  error // first failed append, or nil
-	verified  int64 // blocks ledger.Verify walked
-	verifyErr error // nil: chain intact
+// Workload names, in the order they run and are reported.
+var allWorkloads = []string{"ledger", "mixed", "starve", "overhead", "procs"}
+
+// Configuration names accepted by -configs; "all" means allConfigs.
+var (
+	allConfigs   = []string{"sqlite3", "sqlite3-tuned", "two-pool", sqlite3safe.DriverName}
+	knownConfigs = append(slices.Clone(allConfigs), "sqlite3-wal")
+)
+
+// options are the parsed and checked flags.
+type options struct {
+	workloads  []string
+	configs    []string
+	count      int
+	dir        string
+	keep       bool
+	jsonPath   string
+	reportPath string
+
+	goroutines, blocks                int           // ledger
+	writers, readers                  int           // mixed (both), starve (readers)
+	duration                          time.Duration // mixed, starve
+	walLimit                          int64         // starve
+	ops                               int           // overhead
+	rows                              int           // mixed, overhead: rows the table is seeded with
+	procs, procGoroutines, procBlocks int           // procs
 }
 
-func (r result) ok() bool { return r.errors == 0 && r.verifyErr == nil && r.verified == r.committed }
+// usageError is bad input: reported on one line, exit status 2.
+type usageError struct{ msg string }
 
-// run is main without the process: it parses args, runs the scenario on
-// both drivers, writes the table to stdout and returns the exit status.
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// run is main without the process: it parses args, runs the benchmark,
+// writes the tables to stdout and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("safebench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported on one line below
-	goroutines := fs.Int("goroutines", 100, "goroutines appending at once")
-	blocks := fs.Int("blocks", 20, "blocks each goroutine appends")
-	dir := fs.String("dir", "", "put the databases in a new directory under `DIR` and keep it (default: a temporary directory, removed)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: safebench [-goroutines G] [-blocks K] [-dir DIR]")
-			fs.PrintDefaults()
-			return 0
-		}
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "safebench: %v\n", err)
 		return 2
 	}
-	switch {
-	case *goroutines <= 0:
-		fmt.Fprintf(stderr, "safebench: -goroutines must be positive, got %d\n", *goroutines)
-		return 2
-	case *blocks <= 0:
-		fmt.Fprintf(stderr, "safebench: -blocks must be positive, got %d\n", *blocks)
-		return 2
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "safebench: unexpected argument %q (flags only)\n", fs.Arg(0))
-		return 2
-	}
 
-	var (
-		base string
-		err  error
-	)
-	if *dir == "" {
+	// The run directory is the last check of the input: a -dir that cannot
+	// hold it is bad input, and nothing has been written before this.
+	var base string
+	if o.dir == "" {
 		base, err = os.MkdirTemp("", "safebench-")
 		if err == nil {
 			defer os.RemoveAll(base)
 		}
 	} else {
-		base, err = os.MkdirTemp(*dir, "safebench-")
+		base, err = os.MkdirTemp(o.dir, "safebench-")
+		if err == nil && !o.keep {
+			defer os.RemoveAll(base)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "safebench: -dir: %v\n", err)
+		return 2
+	}
+
+	b := &bench{opts: o, base: base, progress: newProgress(stderr)}
+	if err := b.runAll(context.Background()); err != nil {
+		b.progress.finish()
+		fmt.Fprintf(stderr, "safebench: %v\n", err)
 		return 1
 	}
+	b.progress.finish()
 
-	fmt.Fprintf(stdout, "seed scenario: %d goroutines x %d blocks = %d appends per driver, plain DSN, in %s\n\n",
-		*goroutines, *blocks, *goroutines**blocks, base)
-	ctx := context.Background()
-	var results []result
-	for _, driver := range []string{"sqlite3", sqlite3safe.DriverName} {
-		r, err := scenario(ctx, driver, filepath.Join(base, driver+".db"), *goroutines, *blocks)
-		if err != nil {
-			fmt.Fprintf(stderr, "safebench: %s: %v\n", driver, err)
+	rep := b.summarize()
+	rep.writeText(stdout)
+	if o.jsonPath != "" {
+		if err := rep.writeJSON(o.jsonPath); err != nil {
+			fmt.Fprintf(stderr, "safebench: -json: %v\n", err)
 			return 1
 		}
-		results = append(results, r)
 	}
-	printTable(stdout, results)
-
-	for _, r := range results {
-		if r.driver == sqlite3safe.DriverName && !r.ok() {
-			fmt.Fprintf(stderr, "safebench: %s lost appends or broke the chain\n", r.driver)
+	if o.reportPath != "" {
+		if err := rep.writeCharts(o.reportPath); err != nil {
+			fmt.Fprintf(stderr, "safebench: -report: %v\n", err)
 			return 1
 		}
+	}
+	if bad := rep.safeFailures(); bad != "" {
+		fmt.Fprintf(stderr, "safebench: %s\n", bad)
+		return 1
 	}
 	return 0
 }
 
-// scenario runs the seed scenario on one driver in a new database at path.
-// It returns an error only when the database cannot be set up; failed
-// appends and a broken chain are part of the result.
-func scenario(ctx context.Context, driver, path string, goroutines, blocks int) (result, error) {
-	r := result{driver: driver, attempted: goroutines * blocks}
-	db, err := sql.Open(driver, path)
-	if err != nil {
-		return r, err
+// parseFlags parses and checks args. Every error names the flag.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("safebench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported on one line by run
+	workloads := fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all")
+	configs := fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four)")
+	fs.IntVar(&o.count, "count", 1, "repeat every workload on every configuration `N` times (interleaved); medians are reported")
+	fs.StringVar(&o.dir, "dir", "", "put the databases in a new directory under `DIR` (default: a temporary directory)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the databases and the run directory under -dir")
+	fs.StringVar(&o.jsonPath, "json", "", "write every run and the summaries as JSON to `FILE`")
+	fs.StringVar(&o.reportPath, "report", "", "write charts to `FILE` (.png or .svg)")
+	fs.IntVar(&o.goroutines, "goroutines", 100, "ledger: goroutines appending at once")
+	fs.IntVar(&o.blocks, "blocks", 20, "ledger: blocks each goroutine appends")
+	fs.IntVar(&o.writers, "writers", 4, "mixed: writer goroutines")
+	fs.IntVar(&o.readers, "readers", 4, "mixed, starve: reader goroutines")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, starve: how long each run lasts")
+	fs.Int64Var(&o.walLimit, "wal-limit", 4<<20, "starve: sqlite3-safe's _safe_wal_limit in `BYTES`, and the limit the target is judged by")
+	fs.IntVar(&o.ops, "ops", 20000, "overhead: timed operations of each kind per run")
+	fs.IntVar(&o.rows, "rows", 10000, "mixed, overhead: rows the table is seeded with before the timing starts")
+	fs.IntVar(&o.procs, "procs", 4, "procs: processes writing the file at once")
+	fs.IntVar(&o.procGoroutines, "proc-goroutines", 4, "procs: goroutines appending in each process")
+	fs.IntVar(&o.procBlocks, "proc-blocks", 50, "procs: blocks each goroutine appends")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "usage: safebench [flags]   (go doc ./cmd/safebench for the workloads and configurations)")
+			fs.PrintDefaults()
+			return nil, err
+		}
+		// The flag package's messages name the flag: "invalid value "x"
+		// for flag -blocks: parse error", "flag provided but not defined: -nosuch".
+		return nil, usagef("%s", firstLine(err.Error()))
 	}
-	defer db.Close()
-	if err := ledger.Create(ctx, db); err != nil {
-		return r, fmt.Errorf("creating the ledger: %w", err)
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q (flags only)", fs.Arg(0))
 	}
 
-	var (
-		wg        sync.WaitGroup
-		committed atomic.Int64
-		failed    atomic.Int64
-		firstErr  atomic.Pointer[error]
-	)
-	start := time.Now()
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range blocks {
-				if _, err := ledger.Append(ctx, db, fmt.Sprintf("g%d-b%d", g, i)); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
-					continue
-				}
-				committed.Add(1)
+	var err error
+	if o.workloads, err = parseList("-workload", *workloads, allWorkloads, allWorkloads); err != nil {
+		return nil, err
+	}
+	if o.configs, err = parseList("-configs", *configs, knownConfigs, allConfigs); err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		name string
+		v    int64
+	}{
+		{"-count", int64(o.count)},
+		{"-goroutines", int64(o.goroutines)},
+		{"-blocks", int64(o.blocks)},
+		{"-writers", int64(o.writers)},
+		{"-readers", int64(o.readers)},
+		{"-duration", int64(o.duration)},
+		{"-wal-limit", o.walLimit},
+		{"-ops", int64(o.ops)},
+		{"-rows", int64(o.rows)},
+		{"-procs", int64(o.procs)},
+		{"-proc-goroutines", int64(o.procGoroutines)},
+		{"-proc-blocks", int64(o.procBlocks)},
+	} {
+		if c.v <= 0 {
+			v := fmt.Sprint(c.v)
+			if c.name == "-duration" {
+				v = o.duration.String()
 			}
-		}()
+			return nil, usagef("%s must be positive, got %s", c.name, v)
+		}
 	}
-	wg.Wait()
-	r.elapsed = time.Since(start)
-	r.committed = committed.Load()
-	r.errors = failed.Load()
-	if p := firstErr.Load(); p != nil {
-		r.firstErr = *p
+	if o.reportPath != "" {
+		switch strings.ToLower(filepath.Ext(o.reportPath)) {
+		case ".png", ".svg":
+		default:
+			return nil, usagef("-report: %q: the file name must end in .png or .svg", o.reportPath)
+		}
+		if err := checkOutputDir(o.reportPath); err != nil {
+			return nil, usagef("-report: %v", err)
+		}
 	}
-	r.verified, r.verifyErr = ledger.Verify(ctx, db)
-	if r.verifyErr == nil && r.verified != r.committed {
-		r.verifyErr = fmt.Errorf("chain has %d blocks, %d appends were committed", r.verified, r.committed)
+	if o.jsonPath != "" {
+		if err := checkOutputDir(o.jsonPath); err != nil {
+			return nil, usagef("-json: %v", err)
+		}
 	}
-	return r, db.Close()
+	if o.dir != "" {
+		if fi, err := os.Stat(o.dir); err != nil {
+			return nil, usagef("-dir: %v", err)
+		} else if !fi.IsDir() {
+			return nil, usagef("-dir: %s is not a directory", o.dir)
+		}
+	}
+	return o, nil
 }
 
-// printTable writes the results as an aligned table. Cells never contain
-// two spaces in a row, so the columns can be split on runs of two or more.
-func printTable(w io.Writer, results []result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DRIVER\tCOMMITTED\tBLOCKS/S\tERRORS\tCHAIN INTACT\tFIRST ERROR")
-	for _, r := range results {
-		rate := 0.0
-		if s := r.elapsed.Seconds(); s > 0 {
-			rate = float64(r.committed) / s
-		}
-		chain := fmt.Sprintf("yes (%d blocks)", r.verified)
-		if r.verifyErr != nil {
-			chain = fmt.Sprintf("no (%d blocks)", r.verified)
-		}
-		first := "-"
-		if r.firstErr != nil {
-			first = abbreviate(r.firstErr.Error(), 60)
-		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%d\t%s\t%s\n",
-			r.driver, r.committed, r.attempted, strconv.FormatFloat(rate, 'f', 0, 64), r.errors, chain, first)
-	}
-	tw.Flush()
-	for _, r := range results {
-		if r.verifyErr != nil {
-			fmt.Fprintf(w, "\n%s: chain check: %v\n", r.driver, r.verifyErr)
+// parseList splits a comma-separated flag value, checks each name against
+// known and expands "all"; duplicates are dropped, the order is kept.
+func parseList(flagName, value string, known, all []string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(value, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			return nil, usagef("%s: empty name in %q", flagName, value)
+		case name == "all":
+			for _, a := range all {
+				if !slices.Contains(out, a) {
+					out = append(out, a)
+				}
+			}
+		case !slices.Contains(known, name):
+			return nil, usagef("%s: unknown name %q (want %s or all)", flagName, name, strings.Join(known, ", "))
+		case !slices.Contains(out, name):
+			out = append(out, name)
 		}
 	}
+	return out, nil
 }
 
-// abbreviate returns s on one line with runs of spaces collapsed, cut to at
-// most n runes with a trailing "…".
-func abbreviate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
+// checkOutputDir checks that the directory a result file goes into exists,
+// without creating anything.
+func checkOutputDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }

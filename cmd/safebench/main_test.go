@@ -2,60 +2,326 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
+
+// TestMain lets the test binary stand in for the command when the procs
+// workload re-executes it as a child.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(childMain(spec, os.Stdin, os.Stdout, os.Stderr))
+	}
+	// Under -race every process sleeps 1 s at exit (the race runtime's
+	// atexit_sleep_ms) unless told otherwise: spare the procs children.
+	if _, ok := os.LookupEnv("GORACE"); !ok {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
+	os.Exit(m.Run())
+}
 
 // columns splits a table line into its cells (separated by two or more
 // spaces; cells never contain two in a row).
 var columns = regexp.MustCompile(`\s{2,}`)
 
-func TestRunSmall(t *testing.T) {
+// tableRows returns the rows of the workload's table in out, by
+// "CONFIG OP".
+func tableRows(t *testing.T, out, workload string) map[string][]string {
+	t.Helper()
+	rows := map[string][]string{}
+	in := false
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, workload+": "):
+			in = true
+		case in && strings.TrimSpace(line) == "":
+			return rows
+		case in:
+			cells := columns.Split(strings.TrimSpace(line), -1)
+			if len(cells) == 12 && cells[0] != "CONFIG" {
+				rows[cells[0]+" "+cells[1]] = cells
+			}
+		}
+	}
+	return rows
+}
+
+func TestDefaults(t *testing.T) {
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.workloads, []string{"ledger"}) || !slices.Equal(o.configs, []string{"sqlite3", "sqlite3-safe"}) ||
+		o.goroutines != 100 || o.blocks != 20 || o.count != 1 {
+		t.Errorf("defaults: workloads %v configs %v %dx%d count %d; the README promises the seed scenario (ledger, 100x20, sqlite3 and sqlite3-safe)",
+			o.workloads, o.configs, o.goroutines, o.blocks, o.count)
+	}
+	o, err = parseFlags([]string{"-workload", "all", "-configs", "all,sqlite3-wal"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.workloads, allWorkloads) || !slices.Equal(o.configs, knownConfigs) {
+		t.Errorf("all: workloads %v configs %v", o.workloads, o.configs)
+	}
+}
+
+// TestSeedScenarioSmall is the default run, smaller: the table has a row
+// per driver, sqlite3-safe's with zero errors and an intact chain, and
+// nothing goes to stderr (not a terminal: no progress bar).
+func TestSeedScenarioSmall(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"-goroutines", "10", "-blocks", "5", "-dir", t.TempDir()}, &stdout, &stderr)
 	t.Logf("stdout:\n%s", &stdout)
 	if code != 0 {
 		t.Fatalf("exit status %d, want 0; stderr: %s", code, &stderr)
 	}
-	rows := map[string][]string{}
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		cells := columns.Split(strings.TrimSpace(line), -1)
-		if len(cells) == 6 {
-			rows[cells[0]] = cells
-		}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr is not empty (no terminal, so no progress bar): %q", &stderr)
 	}
-	if _, ok := rows["sqlite3"]; !ok {
+	rows := tableRows(t, stdout.String(), "ledger")
+	if _, ok := rows["sqlite3 append"]; !ok {
 		t.Errorf("no sqlite3 row in the table")
 	}
-	safe, ok := rows["sqlite3-safe"]
+	safe, ok := rows["sqlite3-safe append"]
 	if !ok {
 		t.Fatalf("no sqlite3-safe row in the table")
 	}
-	if got, want := safe[1], "50/50"; got != want {
-		t.Errorf("sqlite3-safe committed %s, want %s", got, want)
+	if got := safe[9]; got != "0" {
+		t.Errorf("sqlite3-safe errors %q, want 0", got)
 	}
-	if got := safe[3]; got != "0" {
-		t.Errorf("sqlite3-safe errors %s, want 0 (first error: %s)", got, safe[5])
+	if got := safe[10]; got != "yes" {
+		t.Errorf("sqlite3-safe chain intact %q, want yes", got)
 	}
-	if got, want := safe[4], "yes (50 blocks)"; got != want {
-		t.Errorf("sqlite3-safe chain intact %q, want %q", got, want)
+	if got := safe[4]; got != "1.00" {
+		t.Errorf("sqlite3-safe ratio to itself %q, want 1.00", got)
 	}
 }
 
-func TestRunBadFlags(t *testing.T) {
+// TestAllWorkloads runs every workload on every configuration, twice, with
+// tiny sizes, and checks the JSON, the table and the charts.
+func TestAllWorkloads(t *testing.T) {
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "bench.json")
+	pngPath := filepath.Join(dir, "bench.png")
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run([]string{
+		"-workload", "all", "-configs", "all", "-count", "2", "-dir", dir,
+		"-goroutines", "6", "-blocks", "4",
+		"-writers", "2", "-readers", "2", "-duration", "250ms", "-wal-limit", "1048576",
+		"-ops", "200", "-rows", "300",
+		"-procs", "2", "-proc-goroutines", "2", "-proc-blocks", "4",
+		"-json", jsonPath, "-report", pngPath,
+	}, &stdout, &stderr)
+	t.Logf("%s\nstdout:\n%s", time.Since(start), &stdout)
+	if code != 0 {
+		t.Fatalf("exit status %d, want 0; stderr: %s", code, &stderr)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %q", &stderr)
+	}
+	checkNonEmpty(t, pngPath, "\x89PNG")
+
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("the -json file does not parse: %v", err)
+	}
+	if got, want := len(rep.Runs), 2*(4*len(allWorkloads)); got != want {
+		t.Errorf("%d runs in the JSON, want %d (5 workloads x 4 configurations x 2)", got, want)
+	}
+	wantOps := map[string][]string{
+		"ledger": {"append"}, "mixed": {"write", "read"}, "starve": {"write", "read"},
+		"overhead": {"select", "insert"}, "procs": {"append"},
+	}
+	for _, w := range allWorkloads {
+		t.Run(w, func(t *testing.T) {
+			configs := workloadConfigs(w, allConfigs)
+			if w == "overhead" && !slices.Contains(configs, "sqlite3-wal") {
+				t.Errorf("overhead configurations %v: plain sqlite3 should run as sqlite3-wal", configs)
+			}
+			rows := tableRows(t, stdout.String(), w)
+			for _, cfg := range configs {
+				var reps []int
+				for _, s := range rep.Runs {
+					if s.Workload != w || s.Config != cfg {
+						continue
+					}
+					reps = append(reps, s.Rep)
+					checkSample(t, &s, wantOps[w])
+				}
+				if !slices.Equal(reps, []int{1, 2}) {
+					t.Errorf("%s: repetitions %v, want [1 2]", cfg, reps)
+				}
+				for _, op := range wantOps[w] {
+					if _, ok := rows[cfg+" "+op]; !ok {
+						t.Errorf("no table row for %s %s", cfg, op)
+					}
+					sm := rep.find(w, cfg, op)
+					if sm == nil {
+						t.Errorf("no summary for %s %s", cfg, op)
+						continue
+					}
+					if sm.Runs != 2 || !(sm.OpsPerSec.Min <= sm.OpsPerSec.Median && sm.OpsPerSec.Median <= sm.OpsPerSec.Max) {
+						t.Errorf("%s %s: summary %+v: want 2 runs, min <= median <= max", cfg, op, sm.OpsPerSec)
+					}
+				}
+			}
+			safe := rows["sqlite3-safe "+wantOps[w][0]]
+			if safe == nil {
+				t.Fatalf("no sqlite3-safe row")
+			}
+			if safe[9] != "0" {
+				t.Errorf("sqlite3-safe errors %q, want 0", safe[9])
+			}
+			if w == "ledger" || w == "procs" {
+				if safe[10] != "yes" {
+					t.Errorf("sqlite3-safe chain %q, want yes", safe[10])
+				}
+			}
+		})
+	}
+	if !strings.Contains(stdout.String(), "issue-4 targets") {
+		t.Errorf("no targets section in the output")
+	}
+}
+
+// checkSample checks one run's numbers for sanity.
+func checkSample(t *testing.T, s *sample, ops []string) {
+	t.Helper()
+	name := fmt.Sprintf("%s run %d", s.Config, s.Rep)
+	if s.Elapsed <= 0 {
+		t.Errorf("%s: elapsed %v", name, s.Elapsed)
+	}
+	var got []string
+	for _, op := range s.Ops {
+		got = append(got, op.Name)
+		safe := s.Config == "sqlite3-safe"
+		if safe && op.errorCount() != 0 {
+			t.Errorf("%s %s: sqlite3-safe had %d errors: %v (first: %s)", name, op.Name, op.errorCount(), op.Errors, op.FirstError)
+		}
+		if op.Ops < 0 || math.IsNaN(op.OpsPerSec) || math.IsInf(op.OpsPerSec, 0) || op.OpsPerSec < 0 {
+			t.Errorf("%s %s: %d ops, %v ops/s", name, op.Name, op.Ops, op.OpsPerSec)
+		}
+		if safe && op.Ops == 0 {
+			t.Errorf("%s %s: sqlite3-safe did no successful op", name, op.Name)
+		}
+		if op.Ops > 0 {
+			if len(op.LatencyNs) != len(quantiles) || !slices.IsSorted(op.LatencyNs) || op.LatencyNs[0] <= 0 || op.LatencyNs[len(op.LatencyNs)-1] > op.MaxNs {
+				t.Errorf("%s %s: latency percentiles %v (max %d) not positive and ascending", name, op.Name, op.LatencyNs, op.MaxNs)
+			}
+			if op.LatencyNs[0] > int64(time.Minute) {
+				t.Errorf("%s %s: p50 %v", name, op.Name, time.Duration(op.LatencyNs[0]))
+			}
+		}
+	}
+	if !slices.Equal(got, ops) {
+		t.Errorf("%s: ops %v, want %v", name, got, ops)
+	}
+	if s.Chain != nil && s.Config == "sqlite3-safe" && !s.Chain.Intact {
+		t.Errorf("%s: chain broken: %s", name, s.Chain.Error)
+	}
+	if (s.Workload == "ledger" || s.Workload == "procs") && s.Chain == nil {
+		t.Errorf("%s: chain not checked", name)
+	}
+	// (procs: the children may finish between two samples and the last
+	// connection's close removes the WAL.)
+	if s.Config != "sqlite3" && s.Workload != "procs" && (!s.WAL.Seen || s.WAL.MaxBytes <= 0) {
+		t.Errorf("%s: no WAL seen (WAL mode), %+v", name, s.WAL.MaxBytes)
+	}
+	if len(s.WAL.Series) < 2 {
+		t.Errorf("%s: %d WAL samples", name, len(s.WAL.Series))
+	}
+	if s.Workload == "procs" && len(s.Ops) == 1 && len(s.Ops[0].PerProc) != 2 {
+		t.Errorf("%s: per-process errors %v, want 2 processes", name, s.Ops[0].PerProc)
+	}
+}
+
+func checkNonEmpty(t *testing.T, path, prefix string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	if len(data) < 1000 || !strings.HasPrefix(string(data), prefix) {
+		t.Errorf("%s: %d bytes starting %q, want a %q file", path, len(data), data[:min(len(data), 16)], prefix)
+	}
+}
+
+func TestSVGReport(t *testing.T) {
+	dir := t.TempDir()
+	svg := filepath.Join(dir, "r.svg")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-workload", "ledger,starve", "-configs", "sqlite3-tuned,sqlite3-safe",
+		"-goroutines", "4", "-blocks", "3", "-duration", "150ms", "-readers", "2", "-report", svg}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr %s", code, &stderr)
+	}
+	checkNonEmpty(t, svg, "<?xml")
+	data, _ := os.ReadFile(svg)
+	for _, want := range []string{"ledger: throughput", "starve: WAL size over time", "sqlite3-tuned"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the SVG does not contain %q", want)
+		}
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing")
 	for _, tc := range []struct {
 		args []string
 		flag string
 	}{
+		{[]string{"-workload", "nosuch"}, "-workload"},
+		{[]string{"-workload", "ledger,"}, "-workload"},
+		{[]string{"-workload", ""}, "-workload"},
+		{[]string{"-configs", "sqlite4"}, "-configs"},
+		{[]string{"-configs", "sqlite3,two-pools"}, "-configs"},
+		{[]string{"-count", "0"}, "-count"},
+		{[]string{"-count", "-1"}, "-count"},
 		{[]string{"-goroutines", "0"}, "-goroutines"},
 		{[]string{"-goroutines", "-3"}, "-goroutines"},
 		{[]string{"-blocks", "0"}, "-blocks"},
 		{[]string{"-blocks", "x"}, "-blocks"},
+		{[]string{"-writers", "0"}, "-writers"},
+		{[]string{"-readers", "0"}, "-readers"},
+		{[]string{"-duration", "0s"}, "-duration"},
+		{[]string{"-duration", "-1s"}, "-duration"},
+		{[]string{"-duration", "5"}, "-duration"},
+		{[]string{"-wal-limit", "0"}, "-wal-limit"},
+		{[]string{"-ops", "0"}, "-ops"},
+		{[]string{"-rows", "0"}, "-rows"},
+		{[]string{"-procs", "0"}, "-procs"},
+		{[]string{"-proc-goroutines", "0"}, "-proc-goroutines"},
+		{[]string{"-proc-blocks", "-2"}, "-proc-blocks"},
+		{[]string{"-dir", missing}, "-dir"},
+		{[]string{"-dir", file}, "-dir"},
+		{[]string{"-report", filepath.Join(dir, "r.gif")}, "-report"},
+		{[]string{"-report", filepath.Join(missing, "r.png")}, "-report"},
+		{[]string{"-json", filepath.Join(missing, "r.json")}, "-json"},
+		{[]string{"-json", dir}, "-json"},
 		{[]string{"-nosuch"}, "-nosuch"},
+		{[]string{"ledger"}, "flags only"},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := run(tc.args, &stdout, &stderr)
+		args := append([]string{"-dir", dir, "-json", filepath.Join(dir, "out.json"), "-report", filepath.Join(dir, "out.png")}, tc.args...)
+		code := run(args, &stdout, &stderr)
 		if code != 2 {
 			t.Errorf("run(%q) = %d, want 2", tc.args, code)
 		}
@@ -69,5 +335,72 @@ func TestRunBadFlags(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("run(%q) wrote to stdout: %q", tc.args, &stdout)
 		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 1 || entries[0].Name() != "a-file" {
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			t.Fatalf("run(%q) wrote into the directory: %v", tc.args, names)
+		}
+	}
+}
+
+// TestJudge checks the direction of the target ratios on made-up numbers.
+func TestJudge(t *testing.T) {
+	mk := func(w, cfg, op string, opsPerSec, nsPerOp, p99, wal float64) summary {
+		lat := make([]spread, len(quantiles))
+		lat[2] = spread{Median: p99, N: 1}
+		return summary{Workload: w, Config: cfg, Op: op, Runs: 1, Errors: map[string]int64{}, ChainRuns: 1,
+			OpsPerSec: spread{Median: opsPerSec, N: 1}, NsPerOp: spread{Median: nsPerOp, N: 1}, LatencyNs: lat,
+			WALSeen: true, MaxWAL: spread{Median: wal, Max: wal, N: 1}}
+	}
+	r := &report{opts: &options{walLimit: 100}, Summaries: []summary{
+		mk("ledger", "two-pool", "append", 100, 0, 0, 0),
+		mk("ledger", "sqlite3-safe", "append", 90, 0, 0, 0), // 0.90x: missed
+		mk("mixed", "sqlite3-tuned", "write", 100, 0, 5, 0),
+		mk("mixed", "sqlite3-safe", "write", 110, 0, 4, 0), // 1.10x, p99 lower: met, met
+		mk("mixed", "two-pool", "read", 100, 0, 0, 0),
+		mk("mixed", "sqlite3-safe", "read", 96, 0, 0, 0), // 0.96x: met
+		mk("starve", "sqlite3-tuned", "write", 1, 0, 0, 500),
+		mk("starve", "sqlite3-safe", "write", 1, 0, 0, 101), // over the limit: missed
+		mk("overhead", "sqlite3-wal", "select", 0, 100, 0, 0),
+		mk("overhead", "sqlite3-safe", "select", 0, 104, 0, 0), // +4%: met
+		mk("overhead", "sqlite3-wal", "insert", 0, 100, 0, 0),
+		mk("overhead", "sqlite3-safe", "insert", 0, 106, 0, 0), // +6%: missed
+	}}
+	want := map[string]bool{
+		"ledger: blocks/s >= 1.0x two-pool":                              false,
+		"mixed: write ops/s >= 1.0x sqlite3-tuned":                       true,
+		"mixed: write p99 <= sqlite3-tuned's":                            true,
+		"mixed: read ops/s >= 0.95x two-pool, same run":                  true,
+		"starve: sqlite3-tuned's WAL grows past the limit":               true,
+		"starve: sqlite3-safe's WAL under the limit (100B) in every run": false,
+		"overhead: select ns/op within 5% of sqlite3-wal":                true,
+		"overhead: insert ns/op within 5% of sqlite3-wal":                false,
+	}
+	got := map[string]bool{}
+	for _, tg := range r.judge() {
+		got[tg.Workload+": "+tg.Goal] = tg.Met
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s: met=%v (judged: %v), want %v", k, g, ok, v)
+		}
+	}
+}
+
+func TestSafeFailures(t *testing.T) {
+	r := &report{Runs: []sample{
+		{Workload: "ledger", Config: "sqlite3", Rep: 1, Ops: []opStats{{Name: "append", Errors: map[string]int64{"busy": 3}}}},
+		{Workload: "ledger", Config: "sqlite3-safe", Rep: 1, Ops: []opStats{{Name: "append", Errors: map[string]int64{}}}, Chain: &chainResult{Intact: true}},
+	}}
+	if got := r.safeFailures(); got != "" {
+		t.Errorf("errors of plain sqlite3 counted as a failure: %q", got)
+	}
+	r.Runs = append(r.Runs, sample{Workload: "mixed", Config: "sqlite3-safe", Rep: 2,
+		Ops: []opStats{{Name: "write", Errors: map[string]int64{"busy": 1}, FirstError: "database is locked"}}})
+	if got := r.safeFailures(); !strings.Contains(got, "mixed run 2") || !strings.Contains(got, "database is locked") {
+		t.Errorf("safeFailures = %q", got)
 	}
 }
