@@ -44,7 +44,8 @@ type conn struct {
 	brakeLimit  int64               // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
 
 	// Owned by the goroutine database/sql lets use the connection.
-	held   lockMode        // what this connection holds of file.lock
+	held   lockMode        // what this connection holds of file.lock (hold.go)
+	holds  int             // holders sharing held: statements, rows, a transaction
 	tx     txState         //
 	memo   map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed bool
@@ -190,27 +191,13 @@ func (c *conn) Close() error {
 	}
 	c.closed = true
 	err := c.sc.Close()
-	c.releaseLock()
+	c.releaseAll()
 	if c.shm != nil {
 		_ = c.shm.Close()
 	}
 	c.tx = txNone
 	files.release(c.file)
 	return err
-}
-
-// releaseLock gives back whatever the connection holds of the file lock.
-func (c *conn) releaseLock() {
-	if c.held != lockNone {
-		if c.held == lockExclusive {
-			if c.debug {
-				c.file.holder.clear()
-			}
-			c.sampleWAL()
-		}
-		c.file.lock.release(c.held)
-		c.held = lockNone
-	}
 }
 
 // sampleWAL looks at the WAL index every brakeSampleEvery writes, while

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/ngrok/sqlmw"
@@ -78,7 +76,7 @@ func (i *interceptor) exec(ctx context.Context, query string, rewrite bool, run 
 		query = "BEGIN IMMEDIATE"
 	}
 	res, err := run(query)
-	c.afterStatement(cl)
+	c.afterStatement(cl, mode != lockNone)
 	return res, err
 }
 
@@ -125,7 +123,7 @@ func (i *interceptor) holdUntilDone(mode lockMode, cl class, rows driver.Rows, e
 		return rows
 	}
 	if err != nil || rows == nil {
-		i.c.afterStatement(cl)
+		i.c.afterStatement(cl, true)
 		return rows
 	}
 	return &lockedRows{Rows: rows, c: i.c, cl: cl}
@@ -138,10 +136,10 @@ func (i *interceptor) holdUntilDone(mode lockMode, cl class, rows driver.Rows, e
 func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.ConnPrepareContext, query string) (context.Context, driver.Stmt, error) {
 	c := i.c
 	if !c.wal && c.tx == txNone {
-		if err := i.lock(ctx, lockShared, ""); err != nil {
+		if err := c.hold(ctx, lockShared, ""); err != nil {
 			return ctx, nil, err
 		}
-		defer c.releaseLock()
+		defer c.unhold()
 	}
 	stmt, err := parent.PrepareContext(ctx, query)
 	if err != nil {
@@ -166,8 +164,9 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		return ctx, nil, errors.New("sqlite3-safe: BeginTx on a connection already in a transaction")
 	}
 	if opts.ReadOnly {
-		if !c.wal {
-			if err := i.lock(ctx, lockShared, ""); err != nil {
+		took := !c.wal
+		if took {
+			if err := c.hold(ctx, lockShared, ""); err != nil {
 				return ctx, nil, err
 			}
 		} else if err := c.file.waitGate(ctx); err != nil {
@@ -181,21 +180,23 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 			if !c.queryOnly {
 				_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 			}
-			c.releaseLock()
+			if took {
+				c.unhold()
+			}
 			return ctx, nil, err
 		}
 		c.tx = txReadOnly
-		return ctx, &tx{c: c}, nil
+		return ctx, &tx{c: c, held: took}, nil
 	}
-	if err := i.lock(ctx, lockExclusive, "transaction begun"); err != nil {
+	if err := c.hold(ctx, lockExclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
 	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
-		c.releaseLock()
+		c.unhold()
 		return ctx, nil, err
 	}
 	c.tx = txWrite
-	return ctx, &tx{c: c}, nil
+	return ctx, &tx{c: c, held: true}, nil
 }
 
 // lockFor takes what a statement of class cl needs outside a transaction:
@@ -223,7 +224,10 @@ func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lock
 	if cl.txControl {
 		what = "manual transaction begun"
 	}
-	return mode, i.lock(ctx, mode, what)
+	if err := c.hold(ctx, mode, what); err != nil {
+		return lockNone, err
+	}
+	return mode, nil
 }
 
 // askSQLite reports whether query may modify the database, by SQLite's
@@ -237,10 +241,10 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	}
 	if !c.wal {
 		// Compiling reads the schema (see ConnPrepareContext).
-		if err := i.lock(ctx, lockShared, ""); err != nil {
+		if err := c.hold(ctx, lockShared, ""); err != nil {
 			return false, err
 		}
-		defer c.releaseLock()
+		defer c.unhold()
 	}
 	stmt, err := c.sc.PrepareContext(ctx, query)
 	if err != nil {
@@ -252,58 +256,19 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	return write, nil
 }
 
-// lock waits for mode of the file's lock, honouring ctx and the lock
-// timeout (SPEC §3.7), and records that the connection holds it.
-// what names the holder for _safe_debug.
-func (i *interceptor) lock(ctx context.Context, mode lockMode, what string) error {
-	c := i.c
-	var braked time.Duration
-	if mode == lockExclusive {
-		// The WAL is over its limit: wait for the checkpoint (checkpoint.go).
-		var err error
-		if braked, err = c.file.waitBrake(ctx, c.lockTimeout); err != nil {
-			return i.lockError(err, braked)
-		}
-	}
-	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout-braked)
-	waited += braked
-	switch {
-	case err == nil:
-		c.held = mode
-		if c.debug && mode == lockExclusive {
-			c.file.holder.set(what)
-		}
-		if waited > c.slowWait && c.logger != nil {
-			c.logger.Warn("sqlite3-safe: slow lock wait", "path", c.file.key, "waited", waited, "what", what)
-		}
-		return nil
-	default:
-		return i.lockError(err, waited)
-	}
-}
-
-// lockError turns a failed wait into the error the caller gets.
-func (i *interceptor) lockError(err error, waited time.Duration) error {
-	c := i.c
-	if errors.Is(err, errTimedOut) {
-		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout, Holder: c.file.holder.describe()}
-	}
-	return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
-}
-
-// afterStatement runs after an autocommit statement that may hold a lock.
-// A statement that opened a transaction (BEGIN, SAVEPOINT) keeps the
-// exclusive lock: the connection is now in a manual transaction. Anything
-// else gives back what it took.
-func (c *conn) afterStatement(cl class) {
-	if c.held == lockNone {
+// afterStatement runs after an autocommit statement; took says whether it
+// took a hold. A statement that opened a transaction (BEGIN, SAVEPOINT)
+// hands its hold to the transaction: the connection is now in a manual
+// transaction. Anything else gives back what it took.
+func (c *conn) afterStatement(cl class, took bool) {
+	if !took {
 		return
 	}
 	if cl.txControl && c.held == lockExclusive && !c.sc.AutoCommit() {
 		c.tx = txManual
 		return
 	}
-	c.releaseLock()
+	c.unhold()
 }
 
 // afterInTx runs after a statement inside a transaction. A manual
@@ -312,7 +277,7 @@ func (c *conn) afterStatement(cl class) {
 func (c *conn) afterInTx() {
 	if c.tx == txManual && c.sc.AutoCommit() {
 		c.tx = txNone
-		c.releaseLock()
+		c.unhold() // the hold the opening statement handed over
 	}
 }
 

@@ -47,7 +47,7 @@ func (r *lockedRows) Close() error {
 func (r *lockedRows) finish() {
 	if !r.done {
 		r.done = true
-		r.c.afterStatement(r.cl)
+		r.c.afterStatement(r.cl, true)
 	}
 }
 

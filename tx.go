@@ -12,7 +12,8 @@ import (
 // connection took for it. database/sql calls exactly one of them, also
 // when the transaction's context ends (it rolls back).
 type tx struct {
-	c *conn
+	c    *conn
+	held bool // the transaction holds one of c's holds (hold.go)
 }
 
 var _ driver.Tx = (*tx)(nil)
@@ -43,7 +44,10 @@ func (t *tx) end() {
 		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 	}
 	c.tx = txNone
-	c.releaseLock()
+	if t.held {
+		t.held = false
+		c.unhold()
+	}
 }
 
 // checkIsolation accepts the isolation levels SQLite's serializable

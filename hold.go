@@ -1,0 +1,92 @@
+package sqlite3safe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A connection holds the file's lock (lock.go) at most once, on behalf of
+// one or more holders: a statement while it runs, rows that write (or read
+// in non-WAL mode) until EOF or Close, a transaction until it ends. Each
+// holder takes one hold and gives back exactly that one; the lock goes back
+// to the file with the last hold. This keeps a statement from giving back a
+// lock that open rows on the same connection still need, and lets a
+// statement run while its own connection's rows hold the lock.
+//
+// Who calls what: hold by the interceptor (lockFor, ConnPrepareContext,
+// askSQLite, ConnBeginTx); unhold by whoever took the hold (afterStatement,
+// lockedRows, tx.end, the deferred releases); releaseAll by conn.Close only.
+
+// hold takes a hold of mode for one holder, waiting for the file's lock if
+// the connection does not already hold it in a mode that covers mode. It
+// honours ctx and the lock timeout (SPEC §3.7). what names the holder for
+// _safe_debug.
+func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
+	switch {
+	case c.held == lockExclusive, c.held == lockShared && mode == lockShared:
+		c.holds++
+		return nil
+	case c.held == lockShared:
+		// Rows of this connection hold the shared side (non-WAL mode);
+		// waiting for the exclusive side would be waiting for ourselves.
+		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout,
+			Holder: "held by this connection's own open rows: close them before writing"}
+	}
+	var braked time.Duration
+	if mode == lockExclusive && c.lockTimeout > 0 {
+		// The WAL is over its limit: wait for the checkpoint (checkpoint.go).
+		var err error
+		if braked, err = c.file.waitBrake(ctx, c.lockTimeout); err != nil {
+			return c.lockError(err, braked)
+		}
+	}
+	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout-braked)
+	waited += braked
+	if err != nil {
+		return c.lockError(err, waited)
+	}
+	c.held, c.holds = mode, 1
+	if c.debug && mode == lockExclusive {
+		c.file.holder.set(what)
+	}
+	if waited > c.slowWait && c.logger != nil {
+		c.logger.Warn("sqlite3-safe: slow lock wait", "path", c.file.key, "waited", waited, "what", what)
+	}
+	return nil
+}
+
+// lockError turns a failed wait into the error the caller gets.
+func (c *conn) lockError(err error, waited time.Duration) error {
+	if errors.Is(err, errTimedOut) {
+		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout, Holder: c.file.holder.describe()}
+	}
+	return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
+}
+
+// unhold gives back one hold; the last one gives the lock back.
+func (c *conn) unhold() {
+	if c.holds <= 0 {
+		panic("sqlite3-safe: connection gave back a hold it did not have")
+	}
+	c.holds--
+	if c.holds == 0 {
+		c.releaseAll()
+	}
+}
+
+// releaseAll gives the file's lock back, whatever holds are left.
+func (c *conn) releaseAll() {
+	if c.held == lockNone {
+		return
+	}
+	if c.held == lockExclusive {
+		if c.debug {
+			c.file.holder.clear()
+		}
+		c.sampleWAL()
+	}
+	c.file.lock.release(c.held)
+	c.held, c.holds = lockNone, 0
+}
