@@ -20,7 +20,25 @@ type class struct {
 	// plainBegin: the whole text is one BEGIN [DEFERRED] [TRANSACTION],
 	// which the interceptor runs as BEGIN IMMEDIATE.
 	plainBegin bool
+	// forbidden, if not "", is why the text may not run on a WAL database
+	// under sqlite3-safe: a PRAGMA that leaves WAL or locks other
+	// connections out.
+	forbidden string
+	// sp and spName: the whole text is one SAVEPOINT, RELEASE or
+	// ROLLBACK TO of the savepoint spName (for savepoint.go).
+	sp     spOp
+	spName string
 }
+
+// spOp is a savepoint statement.
+type spOp uint8
+
+const (
+	spNone       spOp = iota
+	spSavepoint       // SAVEPOINT name
+	spRelease         // RELEASE [SAVEPOINT] name
+	spRollbackTo      // ROLLBACK [TRANSACTION] TO [SAVEPOINT] name
+)
 
 // classify scans query once: whitespace and comments are skipped, string
 // literals and quoted names are stepped over, and each statement of a
@@ -44,12 +62,17 @@ func classify(query string) class {
 		c.ask = c.ask || st.ask
 		c.txControl = c.txControl || st.txControl
 		c.plainBegin = st.plainBegin
+		c.sp, c.spName = st.sp, st.spName
+		if c.forbidden == "" {
+			c.forbidden = st.forbidden
+		}
 		if s.done() {
 			break
 		}
 	}
 	if statements != 1 {
 		c.plainBegin = false
+		c.sp, c.spName = spNone, ""
 		// A statement SQLite must be asked about, inside a multi-statement
 		// string, is not worth preparing part by part: treat it as a write.
 		if c.ask {
@@ -288,12 +311,27 @@ func (s *scanner) statement() stmtClass {
 	case eq(first, "SAVEPOINT"):
 		// Outside a transaction it opens one.
 		st.write, st.txControl = true, true
-	case eq(first, "COMMIT"), eq(first, "END"), eq(first, "ROLLBACK"), eq(first, "RELEASE"):
-		// These end (or step back within) a transaction: they need no lock
-		// of their own, but the transaction state must be read back.
+		st.sp, st.spName = spSavepoint, s.name()
+	case eq(first, "RELEASE"):
+		st.txControl = true
+		st.sp, st.spName = spRelease, s.savepointName()
+	case eq(first, "ROLLBACK"):
+		st.txControl = true
+		w := s.word()
+		if eq(w, "TRANSACTION") {
+			w = s.word()
+		}
+		if eq(w, "TO") {
+			st.sp, st.spName = spRollbackTo, s.savepointName()
+		}
+	case eq(first, "COMMIT"), eq(first, "END"):
+		// These end a transaction: they need no lock of their own, but
+		// the transaction state must be read back.
 		st.txControl = true
 	case eq(first, "PRAGMA"):
-		st.write = !s.pragmaIsRead()
+		var read bool
+		read, st.forbidden = s.pragma()
+		st.write = !read
 	default:
 		// INSERT, UPDATE, DELETE, REPLACE, CREATE, DROP, ALTER, VACUUM,
 		// REINDEX, ANALYZE, ATTACH, DETACH and anything unknown.
@@ -326,25 +364,48 @@ func (s *scanner) plainBeginTail() bool {
 	return false
 }
 
-// pragmaIsRead reports whether the PRAGMA at s.pos (after the keyword) is
-// known not to modify the database file.
-func (s *scanner) pragmaIsRead() bool {
+// savepointName reads "[SAVEPOINT] name".
+func (s *scanner) savepointName() string {
+	n := s.name()
+	if eq(n, "SAVEPOINT") {
+		n = s.name()
+	}
+	return n
+}
+
+// pragma reads the PRAGMA at s.pos (after the keyword): read reports that
+// it is known not to modify the database file; forbidden, that it would
+// take a WAL database out of WAL mode or lock other connections out.
+func (s *scanner) pragma() (read bool, forbidden string) {
 	name := s.name()
 	if s.peek() == '.' { // schema.name
 		s.pos++
 		name = s.name()
 	}
 	if name == "" {
-		return false
+		return false, ""
 	}
 	name = strings.ToLower(name)
 	switch s.peek() {
 	case '=', '(':
-		return pragmaReadWithArg[name]
+		s.pos++
+		value := s.name()
+		if value == "" && s.pos < len(s.src) && s.src[s.pos] == '\'' {
+			start := s.pos + 1
+			s.skipQuoted('\'')
+			value = strings.ReplaceAll(s.src[start:max(start, s.pos-1)], "''", "'")
+		}
+		switch {
+		case name == "journal_mode" && !strings.EqualFold(value, "WAL"):
+			forbidden = "PRAGMA journal_mode=" + value + " would take the database out of the WAL mode sqlite3-safe relies on"
+		case name == "locking_mode" && strings.EqualFold(value, "EXCLUSIVE"):
+			forbidden = "PRAGMA locking_mode=EXCLUSIVE would lock every other connection of the pool out"
+		}
+		return pragmaReadWithArg[name], forbidden
 	case 0, ';':
-		return pragmaReadNoArg[name]
+		return pragmaReadNoArg[name], ""
 	}
-	return false
+	return false, ""
 }
 
 // pragmaReadNoArg lists pragmas that, without an argument, only report.

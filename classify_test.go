@@ -233,8 +233,45 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range classifyCases {
 		t.Run(tc.query, func(t *testing.T) {
-			if got := classify(tc.query); got != tc.want {
+			got := classify(tc.query)
+			// Savepoint names and refusals have their own test below.
+			got.sp, got.spName, got.forbidden = spNone, "", ""
+			if got != tc.want {
 				t.Errorf("classify(%q)\n got %+v\nwant %+v", tc.query, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClassifySavepointsAndRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		query     string
+		sp        spOp
+		name      string
+		forbidden bool
+	}{
+		{"SAVEPOINT a", spSavepoint, "a", false},
+		{"savepoint \"Mixed Name\"", spSavepoint, "Mixed Name", false},
+		{"RELEASE a", spRelease, "a", false},
+		{"RELEASE SAVEPOINT [b]", spRelease, "b", false},
+		{"ROLLBACK TO a", spRollbackTo, "a", false},
+		{"ROLLBACK TRANSACTION TO SAVEPOINT a;", spRollbackTo, "a", false},
+		{"ROLLBACK", spNone, "", false},
+		{"SAVEPOINT a; INSERT INTO t VALUES (1)", spNone, "", false}, // not a single statement
+		{"PRAGMA journal_mode=DELETE", spNone, "", true},
+		{"PRAGMA main.journal_mode = 'truncate'", spNone, "", true},
+		{"pragma journal_mode(memory)", spNone, "", true},
+		{"PRAGMA journal_mode=WAL", spNone, "", false},
+		{"PRAGMA journal_mode", spNone, "", false},
+		{"PRAGMA locking_mode=EXCLUSIVE", spNone, "", true},
+		{"PRAGMA locking_mode=normal", spNone, "", false},
+		{"SELECT 1; PRAGMA journal_mode=OFF", spNone, "", true},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			got := classify(tc.query)
+			if got.sp != tc.sp || got.spName != tc.name || (got.forbidden != "") != tc.forbidden {
+				t.Errorf("classify(%q): sp %d %q forbidden %q; want sp %d %q forbidden %v",
+					tc.query, got.sp, got.spName, got.forbidden, tc.sp, tc.name, tc.forbidden)
 			}
 		})
 	}

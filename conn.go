@@ -44,13 +44,14 @@ type conn struct {
 	brakeLimit  int64               // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
 
 	// Owned by the goroutine database/sql lets use the connection.
-	held   lockMode        // what this connection holds of file.lock (hold.go)
-	holds  int             // holders sharing held: statements, rows, a transaction
-	tx     txState         //
-	memo   map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
-	closed bool
-	writes int      // write-lock releases since the last WAL sample
-	shm    *os.File // the -shm file, for WAL samples; opened on first use
+	held       lockMode        // what this connection holds of file.lock (hold.go)
+	holds      int             // holders sharing held: statements, rows, a transaction
+	tx         txState         //
+	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
+	closed     bool
+	savepoints []string // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
+	writes     int      // write-lock releases since the last WAL sample
+	shm        *os.File // the -shm file, for WAL samples; opened on first use
 }
 
 var (

@@ -642,3 +642,98 @@ func TestDebugNamesLockHolder(t *testing.T) {
 	assert.Empty(t, lte.Holder)
 	require.NoError(t, tx2.Rollback())
 }
+
+// TestManualTransactionsAreImmediate: a SAVEPOINT that opens a
+// transaction, a prepared BEGIN and a BEGIN run through Query all hold
+// SQLite's write lock from the start (SPEC §3.5), like BEGIN through Exec.
+func TestManualTransactionsAreImmediate(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, ""))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	raw, err := (&sqlite3.SQLiteDriver{}).Open(dbPath(t, db) + "?_busy_timeout=0")
+	require.NoError(t, err)
+	defer raw.Close()
+	other := raw.(*sqlite3.SQLiteConn) // stands for another process: not under our lock
+
+	for _, tc := range []struct {
+		name  string
+		begin func(*sql.Conn) error
+		end   string
+	}{
+		{"savepoint", func(c *sql.Conn) error { _, err := c.ExecContext(ctx, "SAVEPOINT outer"); return err }, "RELEASE outer"},
+		{"prepared BEGIN", func(c *sql.Conn) error {
+			st, err := c.PrepareContext(ctx, "BEGIN")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			_, err = st.ExecContext(ctx)
+			return err
+		}, "COMMIT"},
+		{"BEGIN through Query", func(c *sql.Conn) error {
+			rows, err := c.QueryContext(ctx, "BEGIN")
+			if err != nil {
+				return err
+			}
+			return rows.Close()
+		}, "COMMIT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer conn.Close()
+			require.NoError(t, tc.begin(conn))
+			_, err = other.ExecContext(ctx, "BEGIN IMMEDIATE", nil)
+			var se sqlite3.Error
+			require.ErrorAs(t, err, &se, "another writer got in: the transaction is not immediate")
+			assert.Equal(t, sqlite3.ErrBusy, se.Code)
+			_, err = conn.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+			require.NoError(t, err)
+			_, err = conn.ExecContext(ctx, tc.end)
+			require.NoError(t, err)
+			// Committed, and the lock is back.
+			mustExec(t, db, "INSERT INTO t VALUES (2)")
+		})
+	}
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM t WHERE x = 1").Scan(&n))
+	assert.Equal(t, 3, n)
+}
+
+// TestNestedSavepoints: the transaction a SAVEPOINT opened commits when
+// the outermost savepoint is released, not before; ROLLBACK TO keeps it.
+func TestNestedSavepoints(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe_lock_timeout=100"))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	exec := func(q string) {
+		t.Helper()
+		_, err := conn.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	count := func() int {
+		t.Helper()
+		var n int
+		require.NoError(t, db.QueryRow("SELECT count(*) FROM t").Scan(&n))
+		return n
+	}
+	exec("SAVEPOINT a")
+	exec("INSERT INTO t VALUES (1)")
+	exec("SAVEPOINT b")
+	exec("INSERT INTO t VALUES (2)")
+	exec("ROLLBACK TO b")
+	exec("SAVEPOINT A") // same name as the outer one, other case
+	exec("INSERT INTO t VALUES (3)")
+	exec("RELEASE a") // releases the inner "A" only
+	assert.Equal(t, 0, count(), "nothing committed while the outer savepoint lives")
+	_, err = db.Exec("INSERT INTO t VALUES (9)")
+	require.ErrorIs(t, err, sqlite3safe.ErrLockTimeout, "the transaction still holds the lock")
+	exec("RELEASE b")
+	assert.Equal(t, 0, count())
+	exec("RELEASE SAVEPOINT a") // the outermost: commits
+	assert.Equal(t, 2, count())
+	mustExec(t, db, "INSERT INTO t VALUES (4)")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/ngrok/sqlmw"
@@ -62,10 +63,12 @@ func (i *interceptor) exec(ctx context.Context, query string, rewrite bool, run 
 	c := i.c
 	if c.tx != txNone {
 		res, err := run(query)
-		c.afterInTx()
-		return res, err
+		return res, c.afterInTx(ctx, query, err)
 	}
 	cl := classify(query)
+	if err := c.refuse(cl); err != nil {
+		return nil, err
+	}
 	mode, err := i.lockFor(ctx, cl, query)
 	if err != nil {
 		return nil, err
@@ -75,7 +78,13 @@ func (i *interceptor) exec(ctx context.Context, query string, rewrite bool, run 
 		// can make it fail with SQLITE_BUSY_SNAPSHOT halfway through.
 		query = "BEGIN IMMEDIATE"
 	}
+	opened, err := c.beginForSavepoint(ctx, cl, mode)
+	if err != nil {
+		c.afterStatement(cl, mode != lockNone)
+		return nil, err
+	}
 	res, err := run(query)
+	c.savepointStarted(ctx, cl, opened, err)
 	c.afterStatement(cl, mode != lockNone)
 	return res, err
 }
@@ -83,15 +92,15 @@ func (i *interceptor) exec(ctx context.Context, query string, rewrite bool, run 
 // ConnQueryContext runs db.Query when the statement may need a lock (the
 // fast path takes plain reads in WAL mode).
 func (i *interceptor) ConnQueryContext(ctx context.Context, parent driver.QueryerContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
-	rows, err := i.query(ctx, query, func() (driver.Rows, error) {
-		return parent.QueryContext(ctx, query, args)
+	rows, err := i.query(ctx, query, true, func(q string) (driver.Rows, error) {
+		return parent.QueryContext(ctx, q, args)
 	})
 	return ctx, rows, err
 }
 
 // StmtQueryContext runs a prepared statement's Query.
 func (i *interceptor) StmtQueryContext(ctx context.Context, stmt driver.StmtQueryContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
-	rows, err := i.query(ctx, query, func() (driver.Rows, error) {
+	rows, err := i.query(ctx, query, false, func(string) (driver.Rows, error) {
 		return stmt.QueryContext(ctx, args)
 	})
 	return ctx, rows, err
@@ -99,19 +108,30 @@ func (i *interceptor) StmtQueryContext(ctx context.Context, stmt driver.StmtQuer
 
 // query runs one Query under the lock its statement needs; rows that hold
 // a lock give it back at EOF or Close.
-func (i *interceptor) query(ctx context.Context, query string, run func() (driver.Rows, error)) (driver.Rows, error) {
+func (i *interceptor) query(ctx context.Context, query string, rewrite bool, run func(string) (driver.Rows, error)) (driver.Rows, error) {
 	c := i.c
 	if c.tx != txNone {
-		rows, err := run()
-		c.afterInTx()
-		return rows, err
+		rows, err := run(query)
+		return rows, c.afterInTx(ctx, query, err)
 	}
 	cl := classify(query)
+	if err := c.refuse(cl); err != nil {
+		return nil, err
+	}
 	mode, err := i.lockFor(ctx, cl, query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := run()
+	if rewrite && cl.plainBegin && mode == lockExclusive {
+		query = "BEGIN IMMEDIATE" // as in exec
+	}
+	opened, err := c.beginForSavepoint(ctx, cl, mode)
+	if err != nil {
+		c.afterStatement(cl, mode != lockNone)
+		return nil, err
+	}
+	rows, err := run(query)
+	c.savepointStarted(ctx, cl, opened, err)
 	return i.holdUntilDone(mode, cl, rows, err), err
 }
 
@@ -135,17 +155,25 @@ func (i *interceptor) holdUntilDone(mode lockMode, cl class, rows driver.Rows, e
 // its executions.
 func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.ConnPrepareContext, query string) (context.Context, driver.Stmt, error) {
 	c := i.c
+	cl := classify(query)
+	if err := c.refuse(cl); err != nil {
+		return ctx, nil, err
+	}
+	compiled := query
+	if cl.plainBegin {
+		compiled = "BEGIN IMMEDIATE" // SPEC §3.5, as in exec; runs under the lock like any BEGIN
+	}
 	if !c.wal && c.tx == txNone {
 		if err := c.hold(ctx, lockShared, ""); err != nil {
 			return ctx, nil, err
 		}
 		defer c.unhold()
 	}
-	stmt, err := parent.PrepareContext(ctx, query)
+	stmt, err := parent.PrepareContext(ctx, compiled)
 	if err != nil {
 		return ctx, nil, err
 	}
-	if ss, ok := stmt.(*sqlite3.SQLiteStmt); ok && classify(query).ask {
+	if ss, ok := stmt.(*sqlite3.SQLiteStmt); ok && cl.ask {
 		c.remember(query, !ss.Readonly())
 	}
 	return ctx, stmt, nil
@@ -271,14 +299,31 @@ func (c *conn) afterStatement(cl class, took bool) {
 	c.unhold()
 }
 
-// afterInTx runs after a statement inside a transaction. A manual
+// afterInTx runs after a statement inside a transaction, with the
+// statement's error, and returns the error the caller gets. A manual
 // transaction ends when SQLite is back in autocommit: after COMMIT,
 // ROLLBACK, the outer RELEASE, or an error that rolled it back.
-func (c *conn) afterInTx() {
-	if c.tx == txManual && c.sc.AutoCommit() {
+func (c *conn) afterInTx(ctx context.Context, query string, err error) error {
+	if c.tx != txManual {
+		return err
+	}
+	if err == nil && c.savepoints != nil {
+		err = c.trackSavepoint(ctx, query)
+	}
+	if c.sc.AutoCommit() {
 		c.tx = txNone
+		c.savepoints = nil
 		c.unhold() // the hold the opening statement handed over
 	}
+	return err
+}
+
+// refuse returns the error for a statement that may not run here.
+func (c *conn) refuse(cl class) error {
+	if cl.forbidden != "" && c.wal {
+		return fmt.Errorf("sqlite3-safe: refused: %s; open the database with _safe=off to manage it yourself", cl.forbidden)
+	}
+	return nil
 }
 
 func (c *conn) remember(query string, write bool) {
