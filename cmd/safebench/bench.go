@@ -383,11 +383,12 @@ func (s *walSampler) end() walResult {
 
 // bench is one invocation: the options, the run directory and the samples.
 type bench struct {
-	opts     *options
-	base     string
-	progress *progress
-	samples  []sample
-	started  time.Time
+	opts      *options
+	base      string
+	progress  *progress
+	samples   []sample
+	started   time.Time
+	loadStart string
 }
 
 // runAll runs every workload on every configuration, -count times,
@@ -396,9 +397,14 @@ type bench struct {
 func (b *bench) runAll(ctx context.Context) error {
 	o := b.opts
 	b.started = time.Now()
+	b.loadStart = loadAvg()
 	total := 0
 	for _, w := range o.workloads {
-		total += len(workloadConfigs(w, o.configs)) * o.count
+		if w == "overhead" {
+			total += o.count // one run covers every configuration
+		} else {
+			total += len(workloadConfigs(w, o.configs)) * o.count
+		}
 	}
 	b.progress.start(total)
 	for rep := range o.count {
@@ -406,6 +412,15 @@ func (b *bench) runAll(ctx context.Context) error {
 			cfgs := workloadConfigs(w, o.configs)
 			k := rep % len(cfgs)
 			cfgs = append(cfgs[k:], cfgs[:k]...)
+			if w == "overhead" {
+				b.progress.next(fmt.Sprintf("%s, configurations in turns (%d/%d)", w, rep+1, o.count))
+				ss, err := b.overheadAll(ctx, cfgs, rep)
+				if err != nil {
+					return fmt.Errorf("%s: %w", w, err)
+				}
+				b.samples = append(b.samples, ss...)
+				continue
+			}
 			for _, cfg := range cfgs {
 				b.progress.next(fmt.Sprintf("%s %s (%d/%d)", w, cfg, rep+1, o.count))
 				s, err := b.runOne(ctx, w, cfg, rep)
@@ -419,17 +434,26 @@ func (b *bench) runAll(ctx context.Context) error {
 	return nil
 }
 
+// dbPath is the database file of one run.
+func (b *bench) dbPath(w, cfg string, rep int) string {
+	return filepath.Join(b.base, fmt.Sprintf("%s-%s-%d.db", w, cfg, rep+1))
+}
+
+// removeDB removes a run's database files, unless -keep.
+func (b *bench) removeDB(path string) {
+	if b.opts.keep {
+		return
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(path + suffix)
+	}
+}
+
 // runOne runs workload w on configuration cfg in a fresh file, removed
 // afterwards unless -keep.
 func (b *bench) runOne(ctx context.Context, w, cfg string, rep int) (sample, error) {
-	path := filepath.Join(b.base, fmt.Sprintf("%s-%s-%d.db", w, cfg, rep+1))
-	if !b.opts.keep {
-		defer func() {
-			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-				os.Remove(path + suffix)
-			}
-		}()
-	}
+	path := b.dbPath(w, cfg, rep)
+	defer b.removeDB(path)
 	s := sample{Workload: w, Config: cfg, Rep: rep + 1}
 	var err error
 	switch w {
@@ -439,8 +463,6 @@ func (b *bench) runOne(ctx context.Context, w, cfg string, rep int) (sample, err
 		err = b.mixed(ctx, cfg, path, &s)
 	case "starve":
 		err = b.starve(ctx, cfg, path, &s)
-	case "overhead":
-		err = b.overhead(ctx, cfg, path, &s)
 	case "procs":
 		err = b.procsRun(ctx, cfg, path, &s)
 	default:

@@ -31,10 +31,14 @@
 //     _safe_wal_limit=-wal-limit; the others have no such setting. Ops:
 //     write (one 4-row INSERT), read (time to the first row).
 //   - overhead: one goroutine, -ops point SELECTs on a -rows-row table,
-//     then -ops autocommit INSERTs, each timed; ns/op. Here "sqlite3" runs
-//     as sqlite3-wal (plain DSN plus _journal_mode=WAL), because what is
-//     measured is the cost of the wrapper, not WAL against a rollback
-//     journal. Ops: select, insert.
+//     then -ops autocommit INSERTs, each timed; ns/op. Every configuration
+//     has its own file and pool, open at once, and they take turns: each
+//     kind of op is split into 20 rounds, the configurations run round r one
+//     after the other (who goes first rotates), and a configuration's ns/op
+//     is the median of its rounds. So a burst of other work on the machine
+//     hits them alike. Here "sqlite3" runs as sqlite3-wal (plain DSN plus
+//     _journal_mode=WAL), because what is measured is the cost of the
+//     wrapper, not WAL against a rollback journal. Ops: select, insert.
 //   - procs: -procs N processes (this command re-executed; the child is
 //     selected by an environment variable, not a flag) each with
 //     -proc-goroutines goroutines appending -proc-blocks blocks to one
@@ -42,7 +46,8 @@
 //     the chain is verified at the end. Op: append.
 //
 // Every run uses a fresh database file under the run directory and removes
-// it afterwards (keep it with -keep).
+// it afterwards (keep it with -keep). go-sqlite3's default synchronous=NORMAL
+// applies to every configuration, as does sqlite3-safe's.
 //
 // # Configurations (-configs, comma-separated, or "all")
 //

@@ -60,6 +60,10 @@ type machine struct {
 	CPU        string `json:"cpu,omitempty"`
 	SQLite     string `json:"sqlite"`
 	SafeEnv    string `json:"sqlite3_safe_env,omitempty"`
+	// LoadStart and LoadEnd are /proc/loadavg's 1-minute load average
+	// when the benchmark started and ended (other work on the machine).
+	LoadStart string `json:"load_start,omitempty"`
+	LoadEnd   string `json:"load_end,omitempty"`
 }
 
 // summary is one row of the table: one op of one workload on one
@@ -112,7 +116,7 @@ func (b *bench) summarize() *report {
 			Procs: o.procs, ProcGoroutines: o.procGoroutines, ProcBlocks: o.procBlocks,
 			Quantiles: quantiles, Started: b.started.Format(time.RFC3339),
 		},
-		Machine: machineInfo(),
+		Machine: machineInfo(b.loadStart),
 		Runs:    b.samples,
 		opts:    o,
 	}
@@ -191,12 +195,25 @@ func (r *report) find(workload, config, op string) *summary {
 	return nil
 }
 
-func machineInfo() machine {
+// loadAvg returns the 1-minute load average, or "" where there is none.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+func machineInfo(loadStart string) machine {
 	v, _, _ := sqlite3.Version()
 	m := machine{
 		Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), SQLite: v,
-		SafeEnv: os.Getenv(sqlite3safe.EnvVar),
+		SafeEnv: os.Getenv(sqlite3safe.EnvVar), LoadStart: loadStart, LoadEnd: loadAvg(),
 	}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		defer f.Close()
@@ -222,7 +239,7 @@ func (r *report) workloadTitle(w string) string {
 	case "starve":
 		return fmt.Sprintf("starve: 1 writer (4 x 1 KiB rows per INSERT), %d readers each holding a read %s, %s; sqlite3-safe _safe_wal_limit=%s", o.readers, starveHold, o.duration, bytesString(float64(o.walLimit)))
 	case "overhead":
-		return fmt.Sprintf("overhead: 1 goroutine, %d point SELECTs (%d rows) then %d autocommit INSERTs; plain sqlite3 runs in WAL mode as sqlite3-wal", o.ops, o.rows, o.ops)
+		return fmt.Sprintf("overhead: 1 goroutine, %d point SELECTs (%d rows) then %d autocommit INSERTs, configurations in turns; plain sqlite3 runs in WAL mode as sqlite3-wal", o.ops, o.rows, o.ops)
 	case "procs":
 		return fmt.Sprintf("procs: %d processes x %d goroutines x %d blocks on one ledger file", o.procs, o.procGoroutines, o.procBlocks)
 	}
@@ -238,7 +255,11 @@ func (r *report) writeText(w io.Writer) {
 		runs = fmt.Sprintf("%d runs, interleaved (configurations in rotated order); medians, MIN-MAX over the runs", o.count)
 	}
 	fmt.Fprintf(w, "safebench: %s %s/%s, %d CPUs (%s), SQLite %s; %s\n", m.Go, m.OS, m.Arch, m.CPUs, orDash(m.CPU), m.SQLite, runs)
-	fmt.Fprintf(w, "databases in %s\n", r.Settings.Dir)
+	load := ""
+	if m.LoadStart != "" {
+		load = fmt.Sprintf("; load average %s at the start, %s at the end", m.LoadStart, m.LoadEnd)
+	}
+	fmt.Fprintf(w, "databases in %s%s\n", r.Settings.Dir, load)
 	if m.SafeEnv != "" {
 		fmt.Fprintf(w, "warning: %s=%s is set in the environment: sqlite3-safe may run as plain sqlite3\n", sqlite3safe.EnvVar, m.SafeEnv)
 	}
@@ -275,7 +296,8 @@ func (r *report) writeText(w io.Writer) {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintln(w, "\nOPS/S: successful ops per second; x SAFE: OPS/S divided by sqlite3-safe's; NS/OP: wall time per op (overhead);")
+	fmt.Fprintln(w, "\nOPS/S: successful ops per second; x SAFE: OPS/S divided by sqlite3-safe's; NS/OP (overhead): wall time per op,")
+	fmt.Fprintln(w, "median of 20 rounds taken in turns by the configurations (OPS/S = 1e9/NS/OP there);")
 	fmt.Fprintln(w, "P50-P99.9: latency of successful ops (HDR histogram; median over the runs); ERRORS: failed ops by kind, summed")
 	fmt.Fprintln(w, "over the runs; CHAIN: hash chain intact in every run; MAX WAL: largest -wal file sampled every 25 ms (- : no WAL).")
 	for _, s := range r.Summaries {

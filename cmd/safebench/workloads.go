@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -326,58 +327,128 @@ func holdRead(ctx context.Context, db *sql.DB, hist interface{ RecordValue(int64
 // overheadWarmup is the number of untimed ops of each kind first.
 const overheadWarmup = 1000
 
-// overhead times -ops point SELECTs, then -ops autocommit INSERTs, from one
-// goroutine.
-func (b *bench) overhead(ctx context.Context, cfg, path string, s *sample) error {
-	h, err := openConfig(ctx, cfg, path, 0)
-	if err != nil {
-		return err
+// overheadRounds is the number of rounds each kind of op is split into.
+// The configurations take turns round by round, so that whatever else the
+// machine does in the meantime hits them alike, and each configuration's
+// ns/op is the median of its rounds.
+const overheadRounds = 20
+
+// overheadDB is one configuration's database in the overhead workload.
+type overheadDB struct {
+	cfg, path string
+	h         *handle
+	wal       *walSampler
+	s         sample
+	next      int // the next key index of the current phase
+}
+
+// overheadAll times -ops point SELECTs, then -ops autocommit INSERTs, from
+// one goroutine, on every configuration at once: each configuration has
+// its own file and pool, and they take turns in rounds.
+func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []sample, err error) {
+	var dbs []*overheadDB
+	defer func() {
+		for _, d := range dbs {
+			if d.wal != nil {
+				d.wal.end()
+			}
+			err = errors.Join(err, d.h.Close())
+			b.removeDB(d.path)
+		}
+		if err != nil {
+			out = nil
+		}
+	}()
+	for _, cfg := range cfgs {
+		path := b.dbPath("overhead", cfg, rep)
+		h, err := openConfig(ctx, cfg, path, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg, err)
+		}
+		dbs = append(dbs, &overheadDB{cfg: cfg, path: path, h: h, s: sample{Workload: "overhead", Config: cfg, Rep: rep + 1}})
+		if err := seedKV(ctx, h.w, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)", b.opts.rows, func(_ *rand.Rand, k int) any {
+			return fmt.Sprintf("value-%05d", k)
+		}); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg, err)
+		}
 	}
-	defer h.Close()
-	if err := seedKV(ctx, h.w, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)", b.opts.rows, func(_ *rand.Rand, k int) any {
-		return fmt.Sprintf("value-%05d", k)
-	}); err != nil {
-		return err
-	}
-	n := b.opts.ops
+
+	n, rounds := b.opts.ops, min(overheadRounds, b.opts.ops)
 	var done atomic.Int64
-	wal := startWAL(path, b.progress, func() float64 { return float64(done.Load()) / float64(2*(n+overheadWarmup)) })
+	total := float64(len(dbs) * 2 * (n + overheadWarmup))
+	for i, d := range dbs {
+		var progress func() float64
+		if i == 0 {
+			progress = func() float64 { return float64(done.Load()) / total }
+		}
+		d.wal = startWAL(d.path, b.progress, progress)
+	}
 	var v string
-	sel := func(i int) error {
-		return h.r.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = ?", i%b.opts.rows+1).Scan(&v)
-	}
-	ins := func(int) error {
-		_, err := h.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value")
-		return err
-	}
-	start := time.Now()
-	for _, phase := range []struct {
+	phases := []struct {
 		name string
-		f    func(int) error
-	}{{"select", sel}, {"insert", ins}} {
-		op := newOp(phase.name)
-		for i := range overheadWarmup {
-			if err := phase.f(i); err != nil {
-				op.fail(err)
-			}
-			done.Add(1)
-		}
-		t := time.Now()
-		for i := range n {
-			t0 := time.Now()
-			if err := phase.f(i); err != nil {
-				op.fail(err)
-			} else {
-				record(op.hist, time.Since(t0))
-				op.ok.Add(1)
-			}
-			done.Add(1)
-		}
-		s.Ops = append(s.Ops, op.stats(time.Since(t)))
+		f    func(d *overheadDB) error
+	}{
+		{"select", func(d *overheadDB) error {
+			d.next++
+			return d.h.r.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = ?", d.next%b.opts.rows+1).Scan(&v)
+		}},
+		{"insert", func(d *overheadDB) error {
+			_, err := d.h.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value")
+			return err
+		}},
 	}
-	s.Elapsed = time.Since(start).Seconds()
-	s.WAL = wal.end()
-	s.Safe = snapshotSafe(h)
-	s.Pools = poolsOf(h)
-	return h.Close()
+	for _, ph := range phases {
+		ops := make([]*opCounter, len(dbs))
+		roundNs := make([][]float64, len(dbs))
+		elapsed := make([]time.Duration, len(dbs))
+		for i, d := range dbs {
+			ops[i] = newOp(ph.name)
+			d.next = 0
+			for range overheadWarmup {
+				if err := ph.f(d); err != nil {
+					ops[i].fail(err)
+				}
+				done.Add(1)
+			}
+		}
+		for r := range rounds {
+			per := n / rounds
+			if r < n%rounds {
+				per++
+			}
+			for j := range dbs {
+				i := (r + j) % len(dbs) // who goes first rotates
+				d, op := dbs[i], ops[i]
+				t := time.Now()
+				for range per {
+					t0 := time.Now()
+					if err := ph.f(d); err != nil {
+						op.fail(err)
+					} else {
+						record(op.hist, time.Since(t0))
+						op.ok.Add(1)
+					}
+				}
+				dt := time.Since(t)
+				done.Add(int64(per))
+				elapsed[i] += dt
+				roundNs[i] = append(roundNs[i], float64(dt.Nanoseconds())/float64(per))
+			}
+		}
+		for i, d := range dbs {
+			st := ops[i].stats(elapsed[i])
+			st.NsPerOp = spreadOf(roundNs[i]).Median
+			st.OpsPerSec = 1e9 / st.NsPerOp
+			d.s.Ops = append(d.s.Ops, st)
+			d.s.Elapsed += elapsed[i].Seconds()
+		}
+	}
+	for _, d := range dbs {
+		d.s.WAL = d.wal.end()
+		d.wal = nil
+		d.s.Safe = snapshotSafe(d.h)
+		d.s.Pools = poolsOf(d.h)
+		out = append(out, d.s)
+	}
+	return out, nil
 }
