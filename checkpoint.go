@@ -84,6 +84,9 @@ const (
 	// catchUpLockWait bounds the wait for the write lock before a
 	// catch-up checkpoint.
 	catchUpLockWait = 50 * time.Millisecond
+	// maxEscalationBackoff caps the wait between TRUNCATE attempts that a
+	// long-lived reader keeps failing.
+	maxEscalationBackoff = 10 * time.Second
 )
 
 // checkpointPolicy is when the checkpointer acts; fixed at start.
@@ -127,10 +130,11 @@ type checkpointer struct {
 
 	// Owned by the run goroutine.
 	conn      *sqlite3.SQLiteConn
-	shm       *os.File  // the -shm file, opened lazily for sampling
-	lastFrame uint32    // mxFrame at the last sample
-	lastWrite time.Time // when mxFrame last changed
-	retryAt   time.Time // back-off after a failure
+	shm       *os.File      // the -shm file, opened lazily for sampling
+	lastFrame uint32        // mxFrame at the last sample
+	lastWrite time.Time     // when mxFrame last changed
+	retryAt   time.Time     // back-off after a failure
+	backoff   time.Duration // current back-off after checkpoints that readers kept from finishing
 }
 
 // startCheckpointer starts the goroutine; stop ends it.
@@ -236,10 +240,10 @@ func (cp *checkpointer) passive(ctx context.Context) error {
 	if !ok || idx.pending() == 0 || int64(idx.pending()) > cp.policy.pages {
 		return nil
 	}
-	if _, err := cp.f.lock.acquire(ctx, lockExclusive, catchUpLockWait); err != nil {
+	if err := cp.lockWrite(ctx, catchUpLockWait, "catch-up checkpoint"); err != nil {
 		return nil // a long write transaction: the next tick tries again
 	}
-	defer cp.f.lock.release(lockExclusive)
+	defer cp.unlockWrite()
 	_, err := cp.checkpoint(ctx, CheckpointPassive)
 	return err
 }
@@ -247,28 +251,48 @@ func (cp *checkpointer) passive(ctx context.Context) error {
 // truncateIdle cuts the WAL to 0 bytes after writes paused, if no writer
 // holds the lock right now.
 func (cp *checkpointer) truncateIdle(ctx context.Context) error {
-	if !cp.f.lock.tryAcquire(lockExclusive) {
+	if err := cp.lockWrite(ctx, 0, "idle TRUNCATE checkpoint"); err != nil {
 		return nil // a writer is active: writes have not paused after all
 	}
-	defer cp.f.lock.release(lockExclusive)
+	defer cp.unlockWrite()
 	done, err := cp.checkpoint(ctx, CheckpointTruncate)
 	if err == nil && !done {
-		cp.retryAt = time.Now().Add(cp.policy.truncateDelay) // readers in the way; try again later
+		// Readers in the way; try again later, less often each time.
+		cp.backoff = min(max(2*cp.backoff, cp.policy.truncateDelay), maxEscalationBackoff)
+		cp.retryAt = time.Now().Add(cp.backoff)
+	} else if err == nil {
+		cp.backoff = 0
 	}
 	return err
+}
+
+// lockWrite takes the file's write lock for the checkpointer, waiting at
+// most wait (0: not at all), and records it as the holder, so that a
+// writer's ErrLockTimeout can say a checkpoint held it.
+func (cp *checkpointer) lockWrite(ctx context.Context, wait time.Duration, what string) error {
+	if _, err := cp.f.lock.acquire(ctx, lockExclusive, wait); err != nil {
+		return err
+	}
+	cp.f.holder.setSite(what, "the background checkpointer")
+	return nil
+}
+
+func (cp *checkpointer) unlockWrite() {
+	cp.f.holder.clear()
+	cp.f.lock.release(lockExclusive)
 }
 
 // escalate runs a TRUNCATE checkpoint that completes even under readers
 // that always overlap: writers queue on the lock, new readers wait at the
 // gate (at most holdBack), and older readers get holdBack to finish.
 func (cp *checkpointer) escalate(ctx context.Context) error {
-	if _, err := cp.f.lock.acquire(ctx, lockExclusive, escalateLockWait); err != nil {
+	if err := cp.lockWrite(ctx, escalateLockWait, "escalated checkpoint"); err != nil {
 		if errors.Is(err, errTimedOut) {
 			return nil // a long write transaction; next tick
 		}
 		return err
 	}
-	defer cp.f.lock.release(lockExclusive)
+	defer cp.unlockWrite()
 	g := cp.f.closeGate(cp.policy.holdBack)
 	start := time.Now()
 	done, err := cp.checkpoint(ctx, CheckpointTruncate)
@@ -278,8 +302,14 @@ func (cp *checkpointer) escalate(ctx context.Context) error {
 	cp.log(slog.LevelDebug, "sqlite3-safe: escalated checkpoint", "path", cp.f.key,
 		"completed", done, "readers_held_back_for", held)
 	if err == nil && !done {
-		cp.retryAt = time.Now().Add(cp.policy.holdBack) // let the held-back readers run first
-		cp.f.noBrakeUntil.Store(time.Now().Add(brakeBackoff).UnixNano())
+		// A reader kept its snapshot through the hold-back: holding new
+		// readers back again soon would likely fail the same way, so wait
+		// longer each time (and do not brake writers meanwhile).
+		cp.backoff = min(max(2*cp.backoff, cp.policy.holdBack), maxEscalationBackoff)
+		cp.retryAt = time.Now().Add(cp.backoff)
+		cp.f.noBrakeUntil.Store(time.Now().Add(max(brakeBackoff, cp.backoff)).UnixNano())
+	} else if err == nil {
+		cp.backoff = 0
 	}
 	return err
 }
@@ -476,7 +506,7 @@ func (f *fileState) waitGate(ctx context.Context) error {
 	select {
 	case <-g.opened:
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("sqlite3-safe: waiting for a checkpoint on %s: %w", f.key, ctx.Err())
 	}
 	f.stats.recordHoldBack(time.Since(start))
 	return nil

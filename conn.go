@@ -36,7 +36,8 @@ type conn struct {
 	sc          *sqlite3.SQLiteConn // immutable
 	file        *fileState          // immutable; one registry reference, given back by Close
 	lockTimeout time.Duration       // immutable
-	wal         bool                // immutable: false means non-WAL mode (SPEC §3.8)
+	wal         bool                // immutable: the journal is WAL (checkpoints, the reader gate)
+	lockReads   bool                // immutable: readers take the shared side (non-WAL or shared cache, SPEC §3.8)
 	queryOnly   bool                // immutable: the DSN set _query_only, so read-only transactions leave it alone
 	debug       bool                // immutable: record the lock holder (holder.go)
 	logger      *slog.Logger        // immutable; nil logs nothing
@@ -183,14 +184,19 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the SQLite connection first (which rolls back any open
-// transaction), then gives back the lock and the registry reference, so the
-// next writer never meets a half-finished transaction. Close is idempotent.
+// Close ends any open transaction and closes the SQLite connection first,
+// then gives back the lock and the registry reference, so the next writer
+// never meets a half-finished transaction. (sqlite3_close_v2 alone does not
+// roll back while a statement is left unfinalized: the connection becomes
+// a zombie that keeps SQLite's write lock.) Close is idempotent.
 func (c *conn) Close() error {
 	if c.closed {
 		return nil
 	}
 	c.closed = true
+	if !c.sc.AutoCommit() {
+		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+	}
 	err := c.sc.Close()
 	c.releaseAll()
 	if c.shm != nil {

@@ -89,12 +89,9 @@ func (d *Driver) OpenConnector(dsn string) (driver.Connector, error) {
 }
 
 func (d *Driver) openConnector(dsn string) (*connector, error) {
-	info, err := parseDSN(dsn, d.cfg)
+	info, err := parseDSN(dsn, d.cfg, strings.EqualFold(os.Getenv(EnvVar), "off"))
 	if err != nil {
 		return nil, err
-	}
-	if strings.EqualFold(os.Getenv(EnvVar), "off") {
-		info.cfg.passthrough = true
 	}
 	c := &connector{d: d, info: info, dsn: info.sqliteDSN()}
 	if info.passthrough() {
@@ -120,6 +117,9 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 		c.memKey = "memory:" + name
 	case memNamedShared:
 		c.memKey = "memory:" + strings.TrimPrefix(info.path, "file:")
+		if strings.Contains(c.dsn, "vfs=memdb") {
+			c.memKey = "memdb:" + strings.TrimPrefix(info.path, "file:")
+		}
 	}
 	return c, nil
 }
@@ -197,6 +197,7 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 		file:        files.acquire(key, start),
 		lockTimeout: c.info.cfg.lockTimeout,
 		wal:         wal,
+		lockReads:   !wal || c.info.sharedCache,
 		queryOnly:   c.info.queryOnly,
 		debug:       c.info.cfg.debug,
 		logger:      c.info.cfg.logger,

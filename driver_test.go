@@ -146,14 +146,83 @@ func TestSafeParamsRemovedFromURI(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestJournalModeChangeRefusedAtRuntime(t *testing.T) {
-	// Not a promise of the spec, but the classifier must call it a write:
-	// it runs under the lock and really changes the mode, as SQLite does.
+func TestModeChangesRefusedAtRuntime(t *testing.T) {
 	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, ""))
 	mustExec(t, db, "CREATE TABLE t(x)")
+	for _, q := range []string{"PRAGMA journal_mode=DELETE", "PRAGMA main.journal_mode = 'truncate'", "PRAGMA locking_mode=EXCLUSIVE"} {
+		_, err := db.Exec(q)
+		require.ErrorContains(t, err, "sqlite3-safe: refused", q)
+		_, err = db.Prepare(q)
+		require.ErrorContains(t, err, "sqlite3-safe: refused", q)
+	}
 	var mode string
 	require.NoError(t, db.QueryRow("PRAGMA journal_mode").Scan(&mode))
 	assert.Equal(t, "wal", mode)
+	mustExec(t, db, "PRAGMA journal_mode=WAL") // asking for what it is, is fine
+	mustExec(t, db, "INSERT INTO t VALUES (1)")
+}
+
+func TestSharedCacheFileTakesReadLocks(t *testing.T) {
+	// cache=shared on a file makes SQLite take table locks that fail with
+	// SQLITE_LOCKED at once; readers must then take the shared side.
+	db := openDB(t, sqlite3safe.DriverName, "file:"+tempDSN(t, "cache=shared&_safe_lock_timeout=5000"))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	mustExec(t, db, "INSERT INTO t VALUES (1)")
+	rows, err := db.Query("SELECT x FROM t")
+	require.NoError(t, err)
+	require.True(t, rows.Next())
+	done := make(chan error, 1)
+	go func() { _, err := db.Exec("INSERT INTO t VALUES (2)"); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, rows.Close()) // the writer may go now
+	select {
+	case err := <-done:
+		require.NoError(t, err, "the writer met a shared-cache table lock")
+	case <-time.After(30 * time.Second):
+		t.Fatal("liveness: writer did not finish")
+	}
+}
+
+func TestLockingModeExclusiveRefusedAtOpen(t *testing.T) {
+	_, err := sql.Open(sqlite3safe.DriverName, tempDSN(t, "_locking_mode=EXCLUSIVE"))
+	require.ErrorContains(t, err, "_locking_mode")
+	// Pass-through accepts what go-sqlite3 accepts.
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe=off&_journal_mode=DELETE&_busy_timeout=99999999999&_locking=EXCLUSIVE"))
+	require.NoError(t, db.Ping())
+	t.Setenv(sqlite3safe.EnvVar, "off")
+	db = openDB(t, sqlite3safe.DriverName, tempDSN(t, "_journal_mode=DELETE"))
+	var mode string
+	require.NoError(t, db.QueryRow("PRAGMA journal_mode").Scan(&mode))
+	assert.Equal(t, "delete", mode)
+}
+
+func TestMemdbVFS(t *testing.T) {
+	db := openDB(t, sqlite3safe.DriverName, "file:/memdb-test?vfs=memdb")
+	mustExec(t, db, "CREATE TABLE t(x)")
+	mustExec(t, db, "INSERT INTO t VALUES (1)")
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM t").Scan(&n))
+	assert.Equal(t, 1, n)
+}
+
+func TestCloseRollsBackDespiteUnclosedStatement(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_busy_timeout=200"))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	_, err = conn.PrepareContext(ctx, "SELECT x FROM t") // never closed
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "BEGIN")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	// SQLite's write lock went with our lock: the next writer gets in.
+	mustExec(t, db, "INSERT INTO t VALUES (2)")
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM t").Scan(&n))
+	assert.Equal(t, 1, n)
 }
 
 // holdWriteTx begins a write transaction and returns it; the test rolls

@@ -20,12 +20,13 @@ const (
 // dsnInfo is a DSN taken apart: what go-sqlite3 gets, and what
 // sqlite3-safe needs to know about it.
 type dsnInfo struct {
-	path      string   // the part before '?', as written
-	params    []string // the raw "k=v" segments go-sqlite3 gets, in order
-	cfg       config
-	memory    memoryKind
-	readOnly  bool // mode=ro or immutable=1: the file may not be WAL and cannot become it
-	queryOnly bool // _query_only is on for every connection
+	path        string   // the part before '?', as written
+	params      []string // the raw "k=v" segments go-sqlite3 gets, in order
+	cfg         config
+	memory      memoryKind
+	readOnly    bool // mode=ro or immutable=1: the file may not be WAL and cannot become it
+	queryOnly   bool // _query_only is on for every connection
+	sharedCache bool // cache=shared on a file: readers take the shared side of the lock (§3.8)
 }
 
 // sqliteDSN reassembles the DSN for go-sqlite3, without _safe_* parameters.
@@ -36,12 +37,19 @@ func (d *dsnInfo) sqliteDSN() string {
 	return d.path + "?" + strings.Join(d.params, "&")
 }
 
+// maxLockTimeout bounds _safe_lock_timeout (and a _busy_timeout taken as
+// the lock timeout).
+const maxLockTimeout = 24 * time.Hour
+
 // safeParams are the DSN parameters sqlite3-safe understands.
 const safeParams = "_safe, _safe_lock_timeout, _safe_checkpoint, _safe_wal_limit, _safe_debug"
 
 // parseDSN validates dsn and removes the _safe_* parameters from it. base
-// holds the defaults from Options. Every error names the parameter.
-func parseDSN(dsn string, base config) (*dsnInfo, error) {
+// holds the defaults from Options; forceOff (SQLITE3_SAFE=off) makes it a
+// pass-through whatever the DSN says. Every error names the parameter. In
+// pass-through only the _safe_* parameters are checked: the rest is
+// go-sqlite3's to accept or refuse.
+func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 	d := &dsnInfo{path: dsn, cfg: base}
 	query := ""
 	if i := strings.IndexByte(dsn, '?'); i >= 0 {
@@ -49,7 +57,8 @@ func parseDSN(dsn string, base config) (*dsnInfo, error) {
 	}
 	seen := map[string]bool{}
 	busy := ""
-	mode, cache := "", ""
+	mode, cache, vfs := "", "", ""
+	var conflict error // refused unless in pass-through
 	for _, seg := range strings.Split(query, "&") {
 		if seg == "" {
 			continue
@@ -75,13 +84,18 @@ func parseDSN(dsn string, base config) (*dsnInfo, error) {
 		}
 		switch key {
 		case "_journal_mode", "_journal":
-			if !strings.EqualFold(val, "WAL") {
-				return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s=%s conflicts with the WAL journal mode "+
+			if !strings.EqualFold(val, "WAL") && conflict == nil {
+				conflict = fmt.Errorf("sqlite3-safe: DSN parameter %s=%s conflicts with the WAL journal mode "+
 					"sqlite3-safe enforces; remove it, or open with _safe=off to keep go-sqlite3's behaviour", key, val)
 			}
+		case "_locking_mode", "_locking":
+			if strings.EqualFold(val, "EXCLUSIVE") && conflict == nil {
+				conflict = fmt.Errorf("sqlite3-safe: DSN parameter %s=%s would lock every connection but one out "+
+					"of the database; remove it, or open with _safe=off", key, val)
+			}
 		case "_busy_timeout", "_timeout":
-			if _, err := strconv.ParseInt(val, 10, 32); err != nil {
-				return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s=%q: want a whole number of milliseconds", key, val)
+			if _, err := strconv.ParseInt(val, 10, 64); err != nil && conflict == nil {
+				conflict = fmt.Errorf("sqlite3-safe: DSN parameter %s=%q: want a whole number of milliseconds", key, val)
 			}
 			if key == "_timeout" || busy == "" { // go-sqlite3 lets _timeout win
 				busy = val
@@ -90,6 +104,8 @@ func parseDSN(dsn string, base config) (*dsnInfo, error) {
 			mode = val
 		case "cache":
 			cache = val
+		case "vfs":
+			vfs = val
 		case "immutable":
 			if b, ok := parseBool(val); ok && b {
 				d.readOnly = true
@@ -101,9 +117,18 @@ func parseDSN(dsn string, base config) (*dsnInfo, error) {
 		}
 		d.params = append(d.params, seg)
 	}
+	if forceOff {
+		d.cfg.passthrough = true
+	}
+	if d.cfg.passthrough {
+		return d, nil
+	}
+	if conflict != nil {
+		return nil, conflict
+	}
 	if !d.cfg.lockTimeoutSet && busy != "" {
-		ms, _ := strconv.ParseInt(busy, 10, 32) // validated above
-		d.cfg.lockTimeout = time.Duration(ms) * time.Millisecond
+		ms, _ := strconv.ParseInt(busy, 10, 64) // validated above
+		d.cfg.lockTimeout = time.Duration(min(max(ms, 0), int64(maxLockTimeout/time.Millisecond))) * time.Millisecond
 	}
 	if d.cfg.lockTimeout < 0 {
 		return nil, fmt.Errorf("sqlite3-safe: lock timeout %v is negative; use 0 for no wait", d.cfg.lockTimeout)
@@ -124,6 +149,15 @@ func parseDSN(dsn string, base config) (*dsnInfo, error) {
 		d.memory = memNamedShared
 	case mode == "memory":
 		d.memory = memPrivate
+	case vfs == "memdb":
+		// SQLite's memdb VFS: its own sharing rules (a name starting with
+		// "/" is shared in the process), kept as go-sqlite3 has them.
+		d.memory = memNamedShared
+	case cache == "shared":
+		// Shared-cache connections take table locks that SQLite reports
+		// as SQLITE_LOCKED, which no busy timeout waits for: readers must
+		// take the shared side of the lock, as in non-WAL mode.
+		d.sharedCache = true
 	}
 	return d, nil
 }
@@ -142,7 +176,7 @@ func (c *config) setSafeParam(key, val string) error {
 		}
 	case "_safe_lock_timeout":
 		ms, err := strconv.ParseInt(val, 10, 64)
-		if err != nil || ms < 0 || ms > int64(24*time.Hour/time.Millisecond) {
+		if err != nil || ms < 0 || ms > int64(maxLockTimeout/time.Millisecond) {
 			return fmt.Errorf("sqlite3-safe: DSN parameter _safe_lock_timeout=%q: want a whole number of milliseconds "+
 				"from 0 (do not wait) to 86400000", val)
 		}

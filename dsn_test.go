@@ -38,7 +38,7 @@ func TestParseDSN(t *testing.T) {
 		{dsn: "a%20b.db?_sa%66e=off", sqlite: "a%20b.db", timeout: DefaultLockTimeout, pass: true, ckpt: true, walLimit: DefaultWALLimit},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
-			d, err := parseDSN(tc.dsn, defaultConfig())
+			d, err := parseDSN(tc.dsn, defaultConfig(), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,14 +61,14 @@ func TestParseDSN(t *testing.T) {
 func TestParseDSNOptionsAreDefaults(t *testing.T) {
 	base := defaultConfig()
 	WithLockTimeout(time.Second).apply(&base)
-	d, err := parseDSN("a.db?_busy_timeout=10", base)
+	d, err := parseDSN("a.db?_busy_timeout=10", base, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.cfg.lockTimeout != time.Second {
 		t.Errorf("an explicit option must win over _busy_timeout: got %v", d.cfg.lockTimeout)
 	}
-	d, err = parseDSN("a.db?_safe_lock_timeout=10", base)
+	d, err = parseDSN("a.db?_safe_lock_timeout=10", base, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func FuzzParseDSN(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, dsn string) {
-		d, err := parseDSN(dsn, defaultConfig())
+		d, err := parseDSN(dsn, defaultConfig(), false)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "sqlite3-safe: ") {
 				t.Fatalf("error without the package prefix: %v", err)

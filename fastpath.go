@@ -56,7 +56,7 @@ func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver
 	if s.inBeginTx() {
 		return s.c.sc.QueryContext(ctx, query, args)
 	}
-	if s.c.tx == txNone && s.c.wal && classify(query).plainRead() {
+	if s.c.tx == txNone && !s.c.lockReads && classify(query).plainRead() {
 		// A new reader waits while an escalated checkpoint holds readers
 		// back (bounded; checkpoint.go).
 		if err := s.c.file.waitGate(ctx); err != nil {

@@ -20,9 +20,11 @@ type holder struct {
 	since time.Time
 }
 
-// set records the current holder.
-func (h *holder) set(what string) {
-	site := callSite()
+// set records the current holder, at the caller's call site.
+func (h *holder) set(what string) { h.setSite(what, callSite()) }
+
+// setSite records the current holder.
+func (h *holder) setSite(what, site string) {
 	h.mu.Lock()
 	h.what, h.site, h.since = what, site, time.Now()
 	h.mu.Unlock()

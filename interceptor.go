@@ -163,7 +163,7 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	if cl.plainBegin {
 		compiled = "BEGIN IMMEDIATE" // SPEC §3.5, as in exec; runs under the lock like any BEGIN
 	}
-	if !c.wal && c.tx == txNone {
+	if c.lockReads && c.tx == txNone {
 		if err := c.hold(ctx, lockShared, ""); err != nil {
 			return ctx, nil, err
 		}
@@ -192,7 +192,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		return ctx, nil, errors.New("sqlite3-safe: BeginTx on a connection already in a transaction")
 	}
 	if opts.ReadOnly {
-		took := !c.wal
+		took := c.lockReads
 		if took {
 			if err := c.hold(ctx, lockShared, ""); err != nil {
 				return ctx, nil, err
@@ -243,7 +243,7 @@ func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lock
 	switch {
 	case write:
 		mode = lockExclusive
-	case !c.wal:
+	case c.lockReads:
 		mode = lockShared
 	default:
 		return lockNone, c.file.waitGate(ctx)
@@ -267,7 +267,7 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	if w, ok := c.memo[query]; ok {
 		return w, nil
 	}
-	if !c.wal {
+	if c.lockReads {
 		// Compiling reads the schema (see ConnPrepareContext).
 		if err := c.hold(ctx, lockShared, ""); err != nil {
 			return false, err
