@@ -31,7 +31,9 @@
 //   - ReadOnly true runs a deferred BEGIN with PRAGMA query_only set: no
 //     lock, and a write inside fails with SQLite's read-only error.
 //   - A BEGIN or SAVEPOINT run as a statement on a db.Conn takes the lock
-//     (a plain BEGIN runs as BEGIN IMMEDIATE) and keeps it until SQLite is
+//     and runs immediate (a plain BEGIN runs as BEGIN IMMEDIATE; a SAVEPOINT
+//     that opens a transaction runs inside a BEGIN IMMEDIATE, committed when
+//     its RELEASE would have committed), and keeps the lock until SQLite is
 //     in autocommit again, or the connection is reset or closed.
 //   - INSERT … RETURNING and other queries that write hold the lock until
 //     their rows reach EOF or are closed.
@@ -56,8 +58,10 @@
 //
 // The environment variable SQLITE3_SAFE=off has the effect of _safe=off on
 // every open in the process. Unknown _safe_* names and malformed values are
-// errors at sql.Open's first connection (or at [NewConnector]) naming the
-// parameter.
+// errors from sql.Open (or [NewConnector]) naming the parameter, and so are
+// _journal_mode other than WAL and _locking_mode=EXCLUSIVE. At run time,
+// PRAGMA journal_mode=<not WAL> and PRAGMA locking_mode=EXCLUSIVE are
+// refused.
 //
 // # In-memory databases
 //

@@ -35,7 +35,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithLockTimeout sets the longest wait for the per-file write lock (DSN
 // _safe_lock_timeout). Zero means do not wait: a write that finds the lock
 // held fails at once with [ErrLockTimeout]. A negative value is an error
-// reported when the driver opens its first connection.
+// from sql.Open / [NewConnector].
 func WithLockTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.lockTimeout = d; c.lockTimeoutSet = true })
 }
