@@ -196,25 +196,30 @@ func (cp *checkpointer) run(ctx context.Context) {
 // tick samples the WAL and runs at most one checkpoint.
 func (cp *checkpointer) tick(ctx context.Context) {
 	now := time.Now()
-	walBytes := fileSize(cp.walPath)
-	cp.f.stats.recordWAL(walBytes)
+	fileBytes := fileSize(cp.walPath)
+	cp.f.stats.recordWAL(fileBytes)
+	// inUse is how much of the WAL holds frames: after the WAL starts over
+	// the file keeps its size, but only the index knows how much of it
+	// counts. Starvation is the WAL never starting over.
+	inUse := fileBytes
 	idx, idxOK := cp.readIndex()
-	if idxOK && idx.mxFrame != cp.lastFrame {
-		cp.lastFrame, cp.lastWrite = idx.mxFrame, now
-		// The file grows as frames are appended; the index knows first.
-		walBytes = max(walBytes, idx.bytes())
+	if idxOK {
+		inUse = idx.bytes()
+		if idx.mxFrame != cp.lastFrame {
+			cp.lastFrame, cp.lastWrite = idx.mxFrame, now
+		}
 	}
 	braked := cp.f.brake.Load() != nil
-	if !braked && (now.Before(cp.retryAt) || walBytes == 0) {
+	if !braked && (now.Before(cp.retryAt) || fileBytes == 0) {
 		return
 	}
 	var err error
 	switch {
-	case braked || walBytes >= cp.policy.walLimit/2:
+	case braked || inUse >= cp.policy.walLimit/2:
 		err = cp.escalate(ctx)
 		cp.f.releaseBrake() // writers go on, whatever the outcome
 	case idxOK && int64(idx.pending()) >= cp.policy.pages,
-		!idxOK && walBytes >= cp.policy.pages*4096:
+		!idxOK && fileBytes >= cp.policy.pages*4096:
 		err = cp.passive(ctx)
 	case now.Sub(cp.lastWrite) >= cp.policy.truncateDelay:
 		err = cp.truncateIdle(ctx)
