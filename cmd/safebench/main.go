@@ -93,9 +93,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sqlite3safe/sqlite3safe"
@@ -105,8 +108,24 @@ func main() {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(childMain(spec, os.Stdin, os.Stdout, os.Stderr))
 	}
+	// An interrupted run still removes its directory: a stopped starve or
+	// mixed run can leave gigabytes of WAL behind.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		if dir := removeOnInterrupt.Load(); dir != nil {
+			os.RemoveAll(*dir)
+		}
+		fmt.Fprintln(os.Stderr, "safebench: interrupted")
+		os.Exit(130)
+	}()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// removeOnInterrupt is the run directory main removes if the run is
+// interrupted (nil: none, or -keep).
+var removeOnInterrupt atomic.Pointer[string]
 
 // Workload names, in the order they run and are reported.
 var allWorkloads = []string{"ledger", "mixed", "starve", "overhead", "procs"}
@@ -172,6 +191,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "safebench: -dir: %v\n", err)
 		return 2
+	}
+	if o.dir == "" || !o.keep {
+		removeOnInterrupt.Store(&base)
+		defer removeOnInterrupt.Store(nil)
 	}
 
 	b := &bench{opts: o, base: base, progress: newProgress(stderr)}
