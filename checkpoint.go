@@ -526,8 +526,8 @@ type brake struct {
 	released chan struct{} // closed when writers may go on
 }
 
-// brakeSampleEvery is how many write-lock releases a connection makes
-// between two looks at the WAL index (one pread).
+// brakeSampleEvery is how many write-lock releases on a file come between
+// two looks at the WAL index (one pread).
 const brakeSampleEvery = 16
 
 // brakeBackoff is how long writers are not braked again after an

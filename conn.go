@@ -51,7 +51,6 @@ type conn struct {
 	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed     bool
 	savepoints []string // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
-	writes     int      // write-lock releases since the last WAL sample
 	shm        *os.File // the -shm file, for WAL samples; opened on first use
 }
 
@@ -207,18 +206,16 @@ func (c *conn) Close() error {
 	return err
 }
 
-// sampleWAL looks at the WAL index every brakeSampleEvery writes, while
-// the write lock is still held, and raises the file's brake if the WAL has
-// reached its limit (checkpoint.go).
+// sampleWAL looks at the WAL index every brakeSampleEvery writes to the
+// file (from any connection), while the write lock is still held, and
+// raises the file's brake once the WAL in use reaches three quarters of
+// its limit (checkpoint.go): the writes that land before the brake holds
+// them must still fit under the limit.
 func (c *conn) sampleWAL() {
-	if c.brakeLimit == 0 {
+	if c.brakeLimit == 0 || c.file.writes.Add(1)%brakeSampleEvery != 0 {
 		return
 	}
-	if c.writes++; c.writes < brakeSampleEvery {
-		return
-	}
-	c.writes = 0
-	if idx, ok := readWALIndex(&c.shm, c.file.key+"-shm"); ok && idx.bytes() >= c.brakeLimit {
+	if idx, ok := readWALIndex(&c.shm, c.file.key+"-shm"); ok && idx.bytes() >= c.brakeLimit/4*3 {
 		c.file.raiseBrake()
 	}
 }
