@@ -44,6 +44,14 @@
 //     -proc-goroutines goroutines appending -proc-blocks blocks to one
 //     shared ledger file, started together. Errors are counted per process;
 //     the chain is verified at the end. Op: append.
+//   - soak (alone, not in "all"): sqlite3-safe only, for -duration (meant
+//     for minutes: -workload soak -duration 10m): -writers goroutines insert
+//     and delete, -readers goroutines run range scans, and a second *sql.DB
+//     on the file is opened, used and closed every second. Every second it
+//     samples heap, goroutines, open file descriptors and the WAL, prints
+//     every tenth sample, and ends with the first fifth of the run against
+//     the last (medians): a leak shows as growth. -json FILE writes the
+//     samples.
 //
 // Every run uses a fresh database file under the run directory and removes
 // it afterwards (keep it with -keep). go-sqlite3's default synchronous=NORMAL
@@ -197,6 +205,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer removeOnInterrupt.Store(nil)
 	}
 
+	if slices.Equal(o.workloads, []string{"soak"}) {
+		return runSoak(o, base, stdout, stderr)
+	}
+
 	b := &bench{opts: o, base: base, progress: newProgress(stderr)}
 	if err := b.runAll(context.Background()); err != nil {
 		b.progress.finish()
@@ -231,7 +243,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("safebench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported on one line by run
-	workloads := fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all")
+	workloads := fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all; or soak alone (sqlite3-safe for -duration, heap, goroutines and open files every second)")
 	configs := fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four)")
 	fs.IntVar(&o.count, "count", 1, "repeat every workload on every configuration `N` times (interleaved); medians are reported")
 	fs.StringVar(&o.dir, "dir", "", "put the databases in a new directory under `DIR` (default: a temporary directory)")
@@ -265,8 +277,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 
 	var err error
-	if o.workloads, err = parseList("-workload", *workloads, allWorkloads, allWorkloads); err != nil {
+	if o.workloads, err = parseList("-workload", *workloads, append(slices.Clone(allWorkloads), "soak"), allWorkloads); err != nil {
 		return nil, err
+	}
+	if slices.Contains(o.workloads, "soak") && len(o.workloads) > 1 {
+		return nil, usagef("-workload: soak runs alone")
 	}
 	if o.configs, err = parseList("-configs", *configs, knownConfigs, allConfigs); err != nil {
 		return nil, err

@@ -404,3 +404,23 @@ func TestSafeFailures(t *testing.T) {
 		t.Errorf("safeFailures = %q", got)
 	}
 }
+
+func TestSoakShort(t *testing.T) {
+	var out, errOut bytes.Buffer
+	jsonPath := filepath.Join(t.TempDir(), "soak.json")
+	code := run([]string{"-workload", "soak", "-duration", "6s", "-writers", "2", "-readers", "2", "-json", jsonPath}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "soak: first fifth -> last fifth") {
+		t.Errorf("no verdict in:\n%s", out.String())
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil || !bytes.Contains(data, []byte(`"open_fds"`)) {
+		t.Errorf("json: %v %q", err, data[:min(len(data), 200)])
+	}
+	code = run([]string{"-workload", "soak,ledger"}, &out, &errOut)
+	if code != 2 {
+		t.Errorf("soak with another workload: exit %d, want 2", code)
+	}
+}

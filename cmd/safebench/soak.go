@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sqlite3safe/sqlite3safe"
+)
+
+// soakSample is one second of a soak run.
+type soakSample struct {
+	At         float64 `json:"at_s"`
+	HeapBytes  uint64  `json:"heap_bytes"`
+	Goroutines int     `json:"goroutines"`
+	OpenFDs    int     `json:"open_fds"`
+	WALBytes   int64   `json:"wal_bytes"`
+	Writes     int64   `json:"writes"`
+	Reads      int64   `json:"reads"`
+	Errors     int64   `json:"errors"`
+}
+
+// runSoak is -workload soak: sqlite3-safe alone under a mixed load for
+// -duration (writers, readers, and a second *sql.DB on the same file
+// opened and closed every second, which starts and stops connections and
+// the file's registry entry), sampling heap, goroutines, open file
+// descriptors and the WAL every second. It is not part of "all": it is
+// meant to run for minutes (-duration 10m), outside CI.
+func runSoak(o *options, base string, stdout, stderr io.Writer) int {
+	path := filepath.Join(base, "soak.db")
+	db, err := sql.Open(sqlite3safe.DriverName, path)
+	if err != nil {
+		fmt.Fprintf(stderr, "safebench: soak: %v\n", err)
+		return 1
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v BLOB NOT NULL)"); err != nil {
+		fmt.Fprintf(stderr, "safebench: soak: %v\n", err)
+		return 1
+	}
+
+	var (
+		writes, reads, errs atomic.Int64
+		maxKey              atomic.Int64
+		stop                = make(chan struct{})
+		wg                  sync.WaitGroup
+	)
+	maxKey.Store(1)
+	fail := func(err error) {
+		if err != nil {
+			errs.Add(1)
+		}
+	}
+	for w := range o.writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(3, uint64(w)))
+			buf := make([]byte, valueSize)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				randomValue(r, buf)
+				var err error
+				switch i % 3 {
+				case 0, 1:
+					var res sql.Result
+					if res, err = db.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", buf); err == nil {
+						id, _ := res.LastInsertId()
+						for cur := maxKey.Load(); id > cur && !maxKey.CompareAndSwap(cur, id); cur = maxKey.Load() {
+						}
+					}
+				case 2:
+					_, err = db.ExecContext(ctx, "DELETE FROM kv WHERE k = ?", 1+r.Int64N(maxKey.Load()))
+				}
+				fail(err)
+				if err == nil {
+					writes.Add(1)
+				}
+			}
+		}()
+	}
+	for rd := range o.readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(4, uint64(rd)))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := rangeScan(ctx, db, 1+r.Int64N(maxKey.Load()))
+				fail(err)
+				if err == nil {
+					reads.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // a second *sql.DB on the file, opened and closed every second
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			other, err := sql.Open(sqlite3safe.DriverName, path)
+			if err == nil {
+				var n int64
+				err = other.QueryRowContext(ctx, "SELECT count(*) FROM kv").Scan(&n)
+				if err == nil {
+					_, err = other.ExecContext(ctx, "INSERT INTO kv(v) VALUES (x'00')")
+				}
+				fail(other.Close())
+			}
+			fail(err)
+		}
+	}()
+
+	start := time.Now()
+	samples := []soakSample{}
+	tick := time.NewTicker(time.Second)
+	fmt.Fprintf(stdout, "soak: sqlite3-safe, %d writers, %d readers, a second *sql.DB opened and closed every second, %v\n",
+		o.writers, o.readers, o.duration)
+	fmt.Fprintf(stdout, "%8s  %12s  %10s  %8s  %12s  %10s  %10s  %6s\n", "AT", "HEAP", "GOROUTINES", "FDS", "WAL", "WRITES", "READS", "ERRORS")
+	for time.Since(start) < o.duration {
+		<-tick.C
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		s := soakSample{
+			At:         time.Since(start).Seconds(),
+			HeapBytes:  ms.HeapAlloc,
+			Goroutines: runtime.NumGoroutine(),
+			OpenFDs:    openFDs(),
+			WALBytes:   fileSize(path + "-wal"),
+			Writes:     writes.Load(),
+			Reads:      reads.Load(),
+			Errors:     errs.Load(),
+		}
+		samples = append(samples, s)
+		if len(samples)%10 == 0 || len(samples) == 1 {
+			fmt.Fprintf(stdout, "%7.0fs  %12s  %10d  %8d  %12s  %10d  %10d  %6d\n", s.At, bytesString(float64(s.HeapBytes)),
+				s.Goroutines, s.OpenFDs, bytesString(float64(s.WALBytes)), s.Writes, s.Reads, s.Errors)
+		}
+	}
+	tick.Stop()
+	close(stop)
+	wg.Wait()
+
+	verdict := soakVerdict(samples)
+	fmt.Fprintln(stdout, verdict)
+	if o.jsonPath != "" {
+		data, err := json.MarshalIndent(map[string]any{"samples": samples, "verdict": verdict}, "", "  ")
+		if err == nil {
+			err = os.WriteFile(o.jsonPath, data, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "safebench: -json: %v\n", err)
+			return 1
+		}
+	}
+	if errs.Load() > 0 {
+		fmt.Fprintf(stderr, "safebench: soak: %d errors\n", errs.Load())
+		return 1
+	}
+	return 0
+}
+
+// soakVerdict compares the first and the last fifth of the run (medians):
+// a leak shows as growth from one to the other.
+func soakVerdict(s []soakSample) string {
+	if len(s) < 5 {
+		return "soak: too short to judge (fewer than 5 samples)"
+	}
+	n := len(s) / 5
+	med := func(part []soakSample, f func(soakSample) float64) float64 {
+		v := make([]float64, len(part))
+		for i, x := range part {
+			v[i] = f(x)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	first, last := s[:n], s[len(s)-n:]
+	line := "soak: first fifth -> last fifth (medians):"
+	for _, m := range []struct {
+		name string
+		f    func(soakSample) float64
+	}{
+		{"heap", func(x soakSample) float64 { return float64(x.HeapBytes) }},
+		{"goroutines", func(x soakSample) float64 { return float64(x.Goroutines) }},
+		{"fds", func(x soakSample) float64 { return float64(x.OpenFDs) }},
+	} {
+		a, b := med(first, m.f), med(last, m.f)
+		line += fmt.Sprintf(" %s %.0f -> %.0f (%.2fx);", m.name, a, b, b/max(a, 1))
+	}
+	return line
+}
+
+// openFDs counts the process's open file descriptors (Linux), or -1.
+func openFDs() int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(entries)
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
