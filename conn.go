@@ -47,7 +47,7 @@ type conn struct {
 	// Owned by the goroutine database/sql lets use the connection.
 	held       lockMode        // what this connection holds of file.lock (hold.go)
 	holds      int             // holders sharing held: statements, rows, a transaction
-	tx         txState         //
+	tx         txState         // BeginTx or manual transaction, if any
 	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed     bool
 	savepoints []string // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
