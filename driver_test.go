@@ -3,6 +3,7 @@ package sqlite3safe_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"os"
 	"path/filepath"
@@ -805,4 +806,23 @@ func TestNestedSavepoints(t *testing.T) {
 	exec("RELEASE SAVEPOINT a") // the outermost: commits
 	assert.Equal(t, 2, count())
 	mustExec(t, db, "INSERT INTO t VALUES (4)")
+}
+
+// TestDirectDriverUse: code that uses the driver without database/sql gets
+// a connection whose context-less Begin is refused (it would bypass the
+// lock) and whose BeginTx works.
+func TestDirectDriverUse(t *testing.T) {
+	d := sqlite3safe.Wrap(&sqlite3.SQLiteDriver{})
+	c, err := d.Open(tempDSN(t, ""))
+	require.NoError(t, err)
+	defer c.Close()
+	//lint:ignore SA1019 the deprecated path is what is tested
+	_, err = c.Begin()
+	require.ErrorContains(t, err, "sqlite3-safe: Begin without a context")
+	tx, err := c.(driver.ConnBeginTx).BeginTx(context.Background(), driver.TxOptions{})
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+	sc, ok := sqlite3safe.Unwrap(c)
+	require.True(t, ok)
+	assert.True(t, sc.AutoCommit())
 }
