@@ -24,7 +24,8 @@ import (
 // (tx.go), the *lockedRows that a locking query returns (rows.go), and the
 // *conn for reset and close (conn.go).
 //
-// Who releases the lock:
+// Who gives back what (each takes one hold of the connection's lock and
+// gives back that one; the lock goes back with the last, hold.go):
 //   - an autocommit Exec: the same call, before it returns;
 //   - a Query that holds a lock: the returned *lockedRows, at EOF or Close;
 //   - a BeginTx transaction: its Commit or Rollback (tx.go);
