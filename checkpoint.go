@@ -130,7 +130,7 @@ type checkpointer struct {
 
 	// Owned by the run goroutine.
 	conn      *sqlite3.SQLiteConn
-	shm       *os.File      // the -shm file, opened lazily for sampling
+	shm       *os.File      // the -shm file, opened lazily for sampling; closed only by run's end (see readIndex)
 	lastFrame uint32        // mxFrame at the last sample
 	lastWrite time.Time     // when mxFrame last changed
 	retryAt   time.Time     // back-off after a failure
@@ -431,26 +431,31 @@ func (w walIndex) pending() uint32 {
 	return w.mxFrame - w.nBackfill
 }
 
+// readIndex reads the WAL-index header without SQLite's locks: it is a
+// sample for a heuristic, so a torn read (the two header copies disagree)
+// is simply reported as unavailable.
+//
+// The -shm file is opened once and closed only when the checkpointer
+// stops, after the last connection to the file in this process has
+// closed. That matters: POSIX advisory locks belong to the process, and
+// closing *any* descriptor of a file drops every lock the process holds on
+// it (https://www.sqlite.org/howtocorrupt.html, 2.2.1), SQLite's shared
+// lock on the -shm included. Another process could then take the -shm as
+// its own and reset it under our connections' mapped memory: SIGBUS, or
+// worse. (An earlier version opened and closed it per connection, and a
+// multi-process test died of SIGBUS.) Writers therefore only stat the
+// -wal file (conn.sampleWAL).
 func (cp *checkpointer) readIndex() (walIndex, bool) {
-	return readWALIndex(&cp.shm, cp.shmPath)
-}
-
-// readWALIndex reads the header without SQLite's locks: it is a sample for
-// a heuristic, so a torn read (the two header copies disagree) is simply
-// reported as unavailable. *shm is the open -shm file, opened on first use.
-func readWALIndex(shm **os.File, path string) (walIndex, bool) {
-	if *shm == nil {
-		f, err := os.Open(path)
+	if cp.shm == nil {
+		f, err := os.Open(cp.shmPath)
 		if err != nil {
 			return walIndex{}, false
 		}
-		*shm = f
+		cp.shm = f
 	}
 	var buf [136]byte
-	if _, err := (*shm).ReadAt(buf[:], 0); err != nil {
-		_ = (*shm).Close() // the file may have been replaced; reopen next time
-		*shm = nil
-		return walIndex{}, false
+	if _, err := cp.shm.ReadAt(buf[:], 0); err != nil {
+		return walIndex{}, false // keep the descriptor: closing it would drop SQLite's locks
 	}
 	return parseWALIndex(buf[:])
 }

@@ -258,9 +258,10 @@ func TestCheckpointErrorIsCountedAndLogged(t *testing.T) {
 	}}
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sqlite3safe.Register("sqlite3-safe-test-ckpt-fail", base, sqlite3safe.WithLogger(logger), sqlite3safe.WithCheckpointPages(10))
+	name := fmt.Sprintf("sqlite3-safe-test-ckpt-fail-%d", time.Now().UnixNano()) // unique: -count > 1 registers again
+	sqlite3safe.Register(name, base, sqlite3safe.WithLogger(logger), sqlite3safe.WithCheckpointPages(10))
 
-	db := openDB(t, "sqlite3-safe-test-ckpt-fail", tempDSN(t, ""))
+	db := openDB(t, name, tempDSN(t, ""))
 	db.SetMaxOpenConns(1)
 	mustExec(t, db, "CREATE TABLE t(b BLOB)")
 	failOpen.Store(true) // the pool has its one connection; the checkpointer opens lazily

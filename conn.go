@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +50,6 @@ type conn struct {
 	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed     bool
 	savepoints []string // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
-	shm        *os.File // the -shm file, for WAL samples; opened on first use
 }
 
 var (
@@ -198,24 +196,21 @@ func (c *conn) Close() error {
 	}
 	err := c.sc.Close()
 	c.releaseAll()
-	if c.shm != nil {
-		_ = c.shm.Close()
-	}
 	c.tx = txNone
 	files.release(c.file)
 	return err
 }
 
-// sampleWAL looks at the WAL index every brakeSampleEvery writes to the
-// file (from any connection), while the write lock is still held, and
-// raises the file's brake once the WAL in use reaches three quarters of
-// its limit (checkpoint.go): the writes that land before the brake holds
-// them must still fit under the limit.
+// sampleWAL looks at the -wal file's size (a stat: no file descriptor, see
+// checkpoint.go on why) every brakeSampleEvery writes to the file (from
+// any connection), while the write lock is still held, and raises the
+// file's brake once the WAL reaches three quarters of its limit: the
+// writes that land before the brake holds them must still fit under it.
 func (c *conn) sampleWAL() {
 	if c.brakeLimit == 0 || c.file.writes.Add(1)%brakeSampleEvery != 0 {
 		return
 	}
-	if idx, ok := readWALIndex(&c.shm, c.file.key+"-shm"); ok && idx.bytes() >= c.brakeLimit/4*3 {
+	if fileSize(c.file.key+"-wal") >= c.brakeLimit/4*3 {
 		c.file.raiseBrake()
 	}
 }

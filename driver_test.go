@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -663,8 +664,9 @@ func TestWrapCustomDriver(t *testing.T) {
 		hooked <- c.GetFilename("main")
 		return nil
 	}}
-	sqlite3safe.Register("sqlite3-safe-test-hook", base, sqlite3safe.WithLockTimeout(50*time.Millisecond))
-	db := openDB(t, "sqlite3-safe-test-hook", tempDSN(t, ""))
+	name := fmt.Sprintf("sqlite3-safe-test-hook-%d", time.Now().UnixNano()) // unique: -count > 1 registers again
+	sqlite3safe.Register(name, base, sqlite3safe.WithLockTimeout(50*time.Millisecond))
+	db := openDB(t, name, tempDSN(t, ""))
 	mustExec(t, db, "CREATE TABLE t(x)")
 	select {
 	case name := <-hooked:
