@@ -140,10 +140,12 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	return c.sc.PrepareContext(ctx, query)
 }
 
+// ExecContext runs on go-sqlite3; see PrepareContext.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	return c.sc.ExecContext(ctx, query, args)
 }
 
+// QueryContext runs on go-sqlite3; see PrepareContext.
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	return c.sc.QueryContext(ctx, query, args)
 }

@@ -267,6 +267,7 @@ func (c *connector) holdMemory() error {
 // oneConn is a driver.Driver whose Open returns one ready connection.
 type oneConn struct{ c *conn }
 
+// Open returns the connection, whatever the name.
 func (o oneConn) Open(string) (driver.Conn, error) { return o.c, nil }
 
 // canonicalPath is the registry key of a database file: SQLite's absolute
