@@ -64,29 +64,15 @@ func (i *interceptor) exec(ctx context.Context, query string, rewrite bool, run 
 	c := i.c
 	if c.tx != txNone {
 		res, err := run(query)
-		return res, c.afterInTx(ctx, query, err)
+		return res, c.afterInTx(query, err)
 	}
-	cl := classify(query)
-	if err := c.refuse(cl); err != nil {
-		return nil, err
-	}
-	mode, err := i.lockFor(ctx, cl, query)
+	st, err := i.start(ctx, query, rewrite)
 	if err != nil {
 		return nil, err
 	}
-	if rewrite && cl.plainBegin && mode == lockExclusive {
-		// SPEC §3.5: a manual BEGIN runs immediate, so no other process
-		// can make it fail with SQLITE_BUSY_SNAPSHOT halfway through.
-		query = "BEGIN IMMEDIATE"
-	}
-	opened, err := c.beginForSavepoint(ctx, cl, mode)
-	if err != nil {
-		c.afterStatement(cl, mode != lockNone)
-		return nil, err
-	}
-	res, err := run(query)
-	c.savepointStarted(ctx, cl, opened, err)
-	c.afterStatement(cl, mode != lockNone)
+	res, err := run(st.query)
+	c.savepointStarted(st, err)
+	c.afterStatement(st.cl, st.mode != lockNone)
 	return res, err
 }
 
@@ -113,27 +99,50 @@ func (i *interceptor) query(ctx context.Context, query string, rewrite bool, run
 	c := i.c
 	if c.tx != txNone {
 		rows, err := run(query)
-		return rows, c.afterInTx(ctx, query, err)
+		return rows, c.afterInTx(query, err)
 	}
-	cl := classify(query)
-	if err := c.refuse(cl); err != nil {
-		return nil, err
-	}
-	mode, err := i.lockFor(ctx, cl, query)
+	st, err := i.start(ctx, query, rewrite)
 	if err != nil {
 		return nil, err
 	}
-	if rewrite && cl.plainBegin && mode == lockExclusive {
-		query = "BEGIN IMMEDIATE" // as in exec
+	rows, err := run(st.query)
+	c.savepointStarted(st, err)
+	return i.holdUntilDone(st.mode, st.cl, rows, err), err
+}
+
+// started is a statement outside a transaction that start has made ready.
+type started struct {
+	cl     class
+	mode   lockMode // the hold it took (lockNone: none)
+	query  string   // what to run: the statement, or BEGIN IMMEDIATE for a plain BEGIN
+	opened bool     // start ran BEGIN IMMEDIATE for a SAVEPOINT (savepoint.go)
+}
+
+// start does what a statement outside a transaction needs before it runs,
+// for exec and query alike: classify it, refuse what may not run, take
+// its hold, make a manual BEGIN immediate (rewrite: run may be given other
+// SQL than query), and open the transaction of a SAVEPOINT that starts one.
+// On error it holds nothing.
+func (i *interceptor) start(ctx context.Context, query string, rewrite bool) (started, error) {
+	c := i.c
+	st := started{cl: classify(query), query: query}
+	if err := c.refuse(st.cl); err != nil {
+		return st, err
 	}
-	opened, err := c.beginForSavepoint(ctx, cl, mode)
-	if err != nil {
-		c.afterStatement(cl, mode != lockNone)
-		return nil, err
+	var err error
+	if st.mode, err = i.lockFor(ctx, st.cl, query); err != nil {
+		return st, err
 	}
-	rows, err := run(query)
-	c.savepointStarted(ctx, cl, opened, err)
-	return i.holdUntilDone(mode, cl, rows, err), err
+	if rewrite && st.cl.plainBegin && st.mode == lockExclusive {
+		// SPEC §3.5: a manual BEGIN runs immediate, so no other process
+		// can make it fail with SQLITE_BUSY_SNAPSHOT halfway through.
+		st.query = "BEGIN IMMEDIATE"
+	}
+	if st.opened, err = c.beginForSavepoint(ctx, st.cl, st.mode); err != nil {
+		c.afterStatement(st.cl, st.mode != lockNone)
+		return st, err
+	}
+	return st, nil
 }
 
 // holdUntilDone hands a lock taken for a query to the rows, which give it
@@ -304,12 +313,12 @@ func (c *conn) afterStatement(cl class, took bool) {
 // statement's error, and returns the error the caller gets. A manual
 // transaction ends when SQLite is back in autocommit: after COMMIT,
 // ROLLBACK, the outer RELEASE, or an error that rolled it back.
-func (c *conn) afterInTx(ctx context.Context, query string, err error) error {
+func (c *conn) afterInTx(query string, err error) error {
 	if c.tx != txManual {
 		return err
 	}
 	if err == nil && c.savepoints != nil {
-		err = c.trackSavepoint(ctx, query)
+		err = c.trackSavepoint(query)
 	}
 	if c.sc.AutoCommit() {
 		c.tx = txNone

@@ -31,20 +31,20 @@ func (c *conn) beginForSavepoint(ctx context.Context, cl class, mode lockMode) (
 // savepointStarted follows a SAVEPOINT that beginForSavepoint opened a
 // transaction for: on success it starts the stack, on failure it ends the
 // transaction it opened.
-func (c *conn) savepointStarted(ctx context.Context, cl class, opened bool, err error) {
-	if !opened {
+func (c *conn) savepointStarted(st started, err error) {
+	if !st.opened {
 		return
 	}
 	if err != nil {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 		return
 	}
-	c.savepoints = []string{cl.spName}
+	c.savepoints = []string{st.cl.spName}
 }
 
 // trackSavepoint follows a successful statement inside a transaction that
 // a SAVEPOINT opened, and commits when a RELEASE has emptied the stack.
-func (c *conn) trackSavepoint(ctx context.Context, query string) error {
+func (c *conn) trackSavepoint(query string) error {
 	cl := classify(query)
 	switch cl.sp {
 	case spSavepoint:
