@@ -59,7 +59,7 @@ func (m CheckpointMode) pragma() (string, error) {
 	return "PRAGMA wal_checkpoint(" + m.String() + ")", nil
 }
 
-// Checkpoint policy defaults (SPEC §3.9).
+// Checkpoint policy defaults.
 const (
 	// DefaultCheckpointPages: a PASSIVE checkpoint runs once this many WAL
 	// frames (pages) are waiting to be copied, as SQLite's autocheckpoint
@@ -69,13 +69,18 @@ const (
 	// TRUNCATE checkpoint copies what is left and cuts the WAL file to 0
 	// bytes.
 	DefaultTruncateDelay = time.Second
-	// DefaultReaderHoldBack is the longest time a new reader is held back
-	// while an escalated checkpoint waits for older readers to finish.
-	DefaultReaderHoldBack = 200 * time.Millisecond
+	// DefaultEscalationHold is the longest an escalated checkpoint keeps
+	// writers waiting while it waits for older readers to finish. If they
+	// have not finished by then, writers go on and the checkpointer tries
+	// again later.
+	DefaultEscalationHold = 100 * time.Millisecond
+	// DefaultPinWarning: a read that keeps the WAL from being checkpointed
+	// (it pins the WAL) for longer than this is logged as a warning, once,
+	// naming the statement.
+	DefaultPinWarning = 10 * time.Second
 
 	// busyInterval is how often the checkpointer samples the WAL while
 	// writes go on; idleInterval when none happened for truncateDelay.
-	// A sample is one pread of the -shm header and one stat.
 	busyInterval = 10 * time.Millisecond
 	idleInterval = 100 * time.Millisecond
 	// escalateLockWait bounds how long an escalation waits for the write
@@ -84,35 +89,69 @@ const (
 	// catchUpLockWait bounds the wait for the write lock before a
 	// catch-up checkpoint.
 	catchUpLockWait = 50 * time.Millisecond
-	// maxEscalationBackoff caps the wait between TRUNCATE attempts that a
-	// long-lived reader keeps failing.
-	maxEscalationBackoff = 10 * time.Second
+	// minEscalationBackoff and maxEscalationBackoff bound the wait
+	// between escalations that readers kept from finishing. The cap is
+	// what bounds the time from the end of a pinning read to the next
+	// escalation: under a second, the WAL is back under its limit.
+	minEscalationBackoff = 50 * time.Millisecond
+	maxEscalationBackoff = 500 * time.Millisecond
+	// brakeMaxWait bounds how long a writer waits for the brake: the
+	// escalation's own hold, with room for the checkpointer to be
+	// scheduled. A writer never fails for it; after it, it goes on.
+	brakeMaxWait = DefaultEscalationHold + 150*time.Millisecond
 )
 
 // checkpointPolicy is when the checkpointer acts; fixed at start.
 type checkpointPolicy struct {
 	pages         int64         // PASSIVE at this many pending frames
 	truncateDelay time.Duration // TRUNCATE after writes pause this long
-	holdBack      time.Duration // bound on holding new readers back
-	walLimit      int64         // escalate when the WAL file reaches half of this
+	hold          time.Duration // the longest an escalation waits for readers with the write lock held
+	walLimit      int64         // escalate when the WAL in use reaches half of this
+	pinWarning    time.Duration // log a read that pins the WAL longer than this
 }
 
 // checkpointer is the one background checkpoint goroutine of a database
-// file in this process (SPEC §3.9). The registry starts it with the file's
-// first connection and stops it, waiting for it, when the last one closes.
+// file in this process. The registry starts it with the file's first
+// connection and stops it, waiting for it, when the last one closes.
 //
-// Policy, each sample (every 10 ms while writes go on, 100 ms when idle):
-//   - WAL at or over half of the WAL limit: escalate. Take the write
-//     lock (writers queue behind one checkpoint), close the reader gate
-//     (new readers wait, at most holdBack), run TRUNCATE with a busy
-//     timeout of holdBack so it waits for the older readers, then open the
-//     gate and give the lock back. This ends checkpoint starvation: under
-//     readers that always overlap, nothing else can restart the WAL.
+// # Design
+//
+// SQLite copies WAL frames back into the database (backfill) only up to
+// the oldest snapshot a reader still uses, and starts the WAL over from
+// its beginning only when every frame is copied and no reader uses the
+// WAL. Readers that always overlap therefore keep it growing ("checkpoint
+// starvation"). But once the WAL is fully copied, new readers read the
+// database file and do not stand in the way of a restart: so stopping
+// writers briefly is all it takes, and readers are never held back.
+//
+// Each sample (every 10 ms while writes go on, 100 ms when idle):
+//   - WAL in use at or over half of the WAL limit, or a writer has raised
+//     the brake (it found the -wal file at three quarters of the limit):
+//     escalate. Take the write lock (writers queue behind one
+//     checkpoint), run TRUNCATE with a busy timeout of policy.hold, so it
+//     waits at most that long for the readers whose snapshots are older,
+//     and give the lock back. Readers that began before the escalation
+//     end; readers that begin during it read the database file or the
+//     full WAL, which no longer block it.
+//   - If readers kept it from finishing, writers go on, and the next try
+//     comes after a back-off (50 ms doubling to 500 ms); if the oldest
+//     open read is the one that was already open at the failed try, the
+//     checkpointer does not hold writers again until it has ended: one
+//     read that never ends pins the WAL, which may then grow, and is
+//     reported (Stats, and a warning log after policy.pinWarning).
 //   - pages waiting >= policy.pages: PASSIVE, which blocks nobody, then,
 //     if it left less than policy.pages behind, a catch-up PASSIVE with
 //     the write lock held, so that the next writer starts the WAL over.
-//   - no write for truncateDelay and a non-empty WAL: TRUNCATE, if the
-//     write lock is free right now (it is not waited for).
+//   - no write for truncateDelay and a non-empty WAL: PASSIVE without the
+//     lock, then TRUNCATE if the write lock is free right now, with a
+//     busy timeout of zero: an idle TRUNCATE never waits for readers with
+//     the lock held.
+//
+// Bounds: writers wait for a checkpoint's hold at most policy.hold plus
+// the time to copy the frames left (kept small by the PASSIVE
+// checkpoints), and for the brake at most brakeMaxWait; neither wait
+// counts against their lock timeout (the lock's background holds), so a
+// checkpoint never makes a statement fail. Readers never wait.
 //
 // Errors are counted and logged and the loop goes on; nothing here is
 // fatal to the database.
@@ -130,11 +169,17 @@ type checkpointer struct {
 
 	// Owned by the run goroutine.
 	conn      *sqlite3.SQLiteConn
+	busyMS    int64         // the checkpoint connection's busy_timeout, in milliseconds; -1 before it is set
 	shm       *os.File      // the -shm file, opened lazily for sampling; closed only by run's end (see readIndex)
 	lastFrame uint32        // mxFrame at the last sample
 	lastWrite time.Time     // when mxFrame last changed
-	retryAt   time.Time     // back-off after a failure
-	backoff   time.Duration // current back-off after checkpoints that readers kept from finishing
+	retryAt   time.Time     // back-off after an error: no checkpoint before then
+	escAt     time.Time     // back-off after escalations that readers kept from finishing
+	escDelay  time.Duration // its current length
+	idleAt    time.Time     // back-off after idle TRUNCATEs that readers kept from finishing
+	idleDelay time.Duration // its current length
+	pinnedBy  openRead      // the oldest open read when an escalation last failed; zero after one finished
+	warned    bool          // the current pin has been logged
 }
 
 // startCheckpointer starts the goroutine; stop ends it.
@@ -149,6 +194,7 @@ func startCheckpointer(f *fileState, open func() (*sqlite3.SQLiteConn, error), p
 		logger:    logger,
 		cancel:    cancel,
 		done:      make(chan struct{}),
+		busyMS:    -1,
 		lastWrite: time.Now(),
 	}
 	go cp.run(ctx)
@@ -209,25 +255,70 @@ func (cp *checkpointer) tick(ctx context.Context) {
 			cp.lastFrame, cp.lastWrite = idx.mxFrame, now
 		}
 	}
+	cp.watchPin(now)
 	braked := cp.f.brake.Load() != nil
-	if !braked && (now.Before(cp.retryAt) || fileBytes == 0) {
-		return
-	}
 	var err error
 	switch {
+	case now.Before(cp.retryAt):
+		cp.f.releaseBrake()
 	case braked || inUse >= cp.policy.walLimit/2:
-		err = cp.escalate(ctx)
+		if cp.mayEscalate(now) {
+			err = cp.escalate(ctx)
+		}
 		cp.f.releaseBrake() // writers go on, whatever the outcome
+	case fileBytes == 0:
 	case idxOK && int64(idx.pending()) >= cp.policy.pages,
 		!idxOK && fileBytes >= cp.policy.pages*4096:
 		err = cp.passive(ctx)
-	case now.Sub(cp.lastWrite) >= cp.policy.truncateDelay:
+	case now.Sub(cp.lastWrite) >= cp.policy.truncateDelay && !now.Before(cp.idleAt):
 		err = cp.truncateIdle(ctx)
 	}
 	if err != nil && ctx.Err() == nil {
 		cp.f.stats.ckptErrors.Add(1)
 		cp.retryAt = now.Add(time.Second)
 		cp.log(slog.LevelWarn, "sqlite3-safe: checkpoint failed", "path", cp.f.key, "err", err)
+	}
+}
+
+// mayEscalate reports whether an escalation is worth its hold now: not
+// during a back-off, and not while the read that kept the last one from
+// finishing is still open (it would only fail again).
+func (cp *checkpointer) mayEscalate(now time.Time) bool {
+	if now.Before(cp.escAt) {
+		return false
+	}
+	if cp.pinnedBy.since.IsZero() {
+		return true
+	}
+	r, ok := cp.f.reads.oldest()
+	return !ok || r.since.After(cp.pinnedBy.since)
+}
+
+// watchPin keeps the pin statistics while the WAL is pinned: how long the
+// oldest read has been open, and a warning once it passes pinWarning.
+func (cp *checkpointer) watchPin(now time.Time) {
+	if cp.pinnedBy.since.IsZero() {
+		return
+	}
+	r, ok := cp.f.reads.oldest()
+	if !ok || r.since.After(cp.pinnedBy.since) {
+		// The pinning read has ended; the next escalation will tell
+		// whether another one pins the WAL.
+		cp.f.pin.since.Store(0)
+		return
+	}
+	cp.pinnedBy = r
+	cp.f.pin.since.Store(r.since.UnixNano())
+	age := now.Sub(r.since)
+	storeMax(&cp.f.pin.maxAge, int64(age))
+	if age > cp.policy.pinWarning && !cp.warned {
+		cp.warned = true
+		args := []any{"path", cp.f.key, "open_for", age.Round(time.Millisecond), "statement", r.query,
+			"wal_bytes", cp.f.stats.walBytes.Load()}
+		if r.site != "" {
+			args = append(args, "began_at", r.site)
+		}
+		cp.log(slog.LevelWarn, "sqlite3-safe: a read pins the WAL; it cannot be checkpointed until the read ends", args...)
 	}
 }
 
@@ -238,7 +329,7 @@ func (cp *checkpointer) tick(ctx context.Context) {
 // runs with the write lock held, as briefly as SQLite's own
 // autocheckpoint would hold up a commit, to copy the rest.
 func (cp *checkpointer) passive(ctx context.Context) error {
-	if _, err := cp.checkpoint(ctx, CheckpointPassive); err != nil {
+	if _, err := cp.checkpoint(ctx, CheckpointPassive, 0); err != nil {
 		return err
 	}
 	idx, ok := cp.readIndex()
@@ -249,33 +340,41 @@ func (cp *checkpointer) passive(ctx context.Context) error {
 		return nil // a long write transaction: the next tick tries again
 	}
 	defer cp.unlockWrite()
-	_, err := cp.checkpoint(ctx, CheckpointPassive)
+	_, err := cp.checkpoint(ctx, CheckpointPassive, 0)
 	return err
 }
 
-// truncateIdle cuts the WAL to 0 bytes after writes paused, if no writer
-// holds the lock right now.
+// truncateIdle cuts the WAL to 0 bytes after writes paused: a PASSIVE
+// without the lock copies what it can, then, if no writer holds the lock
+// right now, a TRUNCATE that does not wait for readers.
 func (cp *checkpointer) truncateIdle(ctx context.Context) error {
+	if _, err := cp.checkpoint(ctx, CheckpointPassive, 0); err != nil {
+		return err
+	}
 	if err := cp.lockWrite(ctx, 0, "idle TRUNCATE checkpoint"); err != nil {
 		return nil // a writer is active: writes have not paused after all
 	}
 	defer cp.unlockWrite()
-	done, err := cp.checkpoint(ctx, CheckpointTruncate)
+	done, err := cp.checkpoint(ctx, CheckpointTruncate, 0)
 	if err == nil && !done {
 		// Readers in the way; try again later, less often each time.
-		cp.backoff = min(max(2*cp.backoff, cp.policy.truncateDelay), maxEscalationBackoff)
-		cp.retryAt = time.Now().Add(cp.backoff)
+		cp.idleDelay = min(max(2*cp.idleDelay, cp.policy.truncateDelay), 10*time.Second)
+		cp.idleAt = time.Now().Add(cp.idleDelay)
 	} else if err == nil {
-		cp.backoff = 0
+		cp.idleDelay = 0
 	}
 	return err
 }
 
-// lockWrite takes the file's write lock for the checkpointer, waiting at
-// most wait (0: not at all), and records it as the holder, so that a
-// writer's ErrLockTimeout can say a checkpoint held it.
+// lockWrite takes the file's write lock for the checkpointer, as a
+// background holder, waiting at most wait (0: not at all), and records it
+// as the holder, so that a writer's messages can say a checkpoint held it.
 func (cp *checkpointer) lockWrite(ctx context.Context, wait time.Duration, what string) error {
-	if _, err := cp.f.lock.acquire(ctx, lockExclusive, wait); err != nil {
+	if wait <= 0 {
+		if !cp.f.lock.tryAcquireAs(lockExclusive, true) {
+			return errTimedOut
+		}
+	} else if _, _, err := cp.f.lock.acquireAs(ctx, lockExclusive, wait, true); err != nil {
 		return err
 	}
 	cp.f.holder.setSite(what, "the background checkpointer")
@@ -287,34 +386,45 @@ func (cp *checkpointer) unlockWrite() {
 	cp.f.lock.release(lockExclusive)
 }
 
-// escalate runs a TRUNCATE checkpoint that completes even under readers
-// that always overlap: writers queue on the lock, new readers wait at the
-// gate (at most holdBack), and older readers get holdBack to finish.
+// escalate runs a TRUNCATE checkpoint with writers stopped, waiting at
+// most policy.hold for older readers to finish.
 func (cp *checkpointer) escalate(ctx context.Context) error {
+	st := &cp.f.stats
 	if err := cp.lockWrite(ctx, escalateLockWait, "escalated checkpoint"); err != nil {
 		if errors.Is(err, errTimedOut) {
-			return nil // a long write transaction; next tick
+			st.escalationsNoLock.Add(1) // a long write transaction; next tick
+			return nil
 		}
 		return err
 	}
-	defer cp.unlockWrite()
-	g := cp.f.closeGate(cp.policy.holdBack)
 	start := time.Now()
-	done, err := cp.checkpoint(ctx, CheckpointTruncate)
+	done, err := cp.checkpoint(ctx, CheckpointTruncate, cp.policy.hold)
+	cp.unlockWrite()
 	held := time.Since(start)
-	g.openNow()
-	cp.f.stats.escalations.Add(1)
 	cp.log(slog.LevelDebug, "sqlite3-safe: escalated checkpoint", "path", cp.f.key,
-		"completed", done, "readers_held_back_for", held)
-	if err == nil && !done {
-		// A reader kept its snapshot through the hold-back: holding new
-		// readers back again soon would likely fail the same way, so wait
-		// longer each time (and do not brake writers meanwhile).
-		cp.backoff = min(max(2*cp.backoff, cp.policy.holdBack), maxEscalationBackoff)
-		cp.retryAt = time.Now().Add(cp.backoff)
-		cp.f.noBrakeUntil.Store(time.Now().Add(max(brakeBackoff, cp.backoff)).UnixNano())
-	} else if err == nil {
-		cp.backoff = 0
+		"completed", done, "writers_held_for", held)
+	switch {
+	case err != nil:
+		st.escalationsFailed.Add(1)
+	case done:
+		st.escalationsDone.Add(1)
+		cp.escDelay = 0
+		cp.pinnedBy, cp.warned = openRead{}, false
+		cp.f.pin.since.Store(0)
+	default:
+		// Readers kept their snapshots through the hold: writers go on,
+		// and the next try waits a little longer each time.
+		st.escalationsBusy.Add(1)
+		cp.escDelay = min(max(2*cp.escDelay, minEscalationBackoff), maxEscalationBackoff)
+		cp.escAt = time.Now().Add(cp.escDelay)
+		cp.f.noBrakeUntil.Store(cp.escAt.UnixNano())
+		if r, ok := cp.f.reads.oldest(); ok && r.since.Before(start) {
+			if cp.pinnedBy.since.IsZero() {
+				cp.f.pin.pins.Add(1)
+			}
+			cp.pinnedBy = r
+			cp.f.pin.since.Store(r.since.UnixNano())
+		}
 	}
 	return err
 }
@@ -322,19 +432,26 @@ func (cp *checkpointer) escalate(ctx context.Context) error {
 // checkpoint runs one PRAGMA wal_checkpoint(mode) on the checkpoint
 // connection and records the result. done reports that SQLite was not
 // blocked (its "busy" column was 0).
-func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode) (done bool, err error) {
+//
+// wait is the busy timeout: how long a RESTART or TRUNCATE may wait for
+// readers (and for other processes' writers).
+func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, wait time.Duration) (done bool, err error) {
 	if cp.conn == nil {
 		c, err := cp.open()
 		if err != nil {
 			return false, fmt.Errorf("sqlite3-safe: opening checkpoint connection: %w", err)
 		}
-		// The busy timeout is how long RESTART/TRUNCATE wait for readers.
-		ms := itoa(cp.policy.holdBack.Milliseconds())
-		if _, err := c.ExecContext(ctx, "PRAGMA busy_timeout="+ms+"; PRAGMA wal_autocheckpoint=0", nil); err != nil {
+		if _, err := c.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0", nil); err != nil {
 			_ = c.Close()
 			return false, fmt.Errorf("sqlite3-safe: setting up checkpoint connection: %w", err)
 		}
-		cp.conn = c
+		cp.conn, cp.busyMS = c, -1
+	}
+	if ms := wait.Milliseconds(); ms != cp.busyMS {
+		if _, err := cp.conn.ExecContext(ctx, "PRAGMA busy_timeout="+itoa(ms), nil); err != nil {
+			return false, err
+		}
+		cp.busyMS = ms
 	}
 	q, err := mode.pragma()
 	if err != nil {
@@ -472,73 +589,20 @@ func parseWALIndex(buf []byte) (walIndex, bool) {
 	return walIndex{mxFrame: ne.Uint32(buf[16:20]), nBackfill: ne.Uint32(buf[96:100]), pageSize: size}, true
 }
 
-// gate holds new readers back while an escalated checkpoint runs. It opens
-// when the checkpoint ends or after the hold-back bound, whichever comes
-// first.
-type gate struct {
-	f      *fileState
-	opened chan struct{} // closed when the gate opens
-	once   sync.Once
-	timer  *time.Timer
-}
-
-// open lets readers through; the first call wins.
-func (g *gate) open() {
-	g.once.Do(func() {
-		g.f.gate.CompareAndSwap(g, nil)
-		close(g.opened)
-	})
-}
-
-// openNow opens the gate before its bound and stops the timer.
-func (g *gate) openNow() {
-	g.timer.Stop()
-	g.open()
-}
-
-// closeGate closes f's reader gate for at most bound.
-func (f *fileState) closeGate(bound time.Duration) *gate {
-	g := &gate{f: f, opened: make(chan struct{})}
-	f.gate.Store(g)
-	g.timer = time.AfterFunc(bound, g.open)
-	return g
-}
-
-// waitGate holds a reader back while the gate is closed. It returns at
-// once when no escalation runs (one atomic load), and otherwise when the
-// gate opens (within the hold-back bound) or ctx ends.
-func (f *fileState) waitGate(ctx context.Context) error {
-	g := f.gate.Load()
-	if g == nil {
-		return nil
-	}
-	start := time.Now()
-	select {
-	case <-g.opened:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlite3-safe: waiting for a checkpoint on %s: %w", f.key, ctx.Err())
-	}
-	f.stats.recordHoldBack(time.Since(start))
-	return nil
-}
-
 // brake holds writers back while the WAL is over its limit, until the
-// checkpointer has run one escalated checkpoint. Writers raise it (they
-// sample the WAL every brakeSampleEvery writes, while still holding the
-// lock), so the WAL stays bounded even when the checkpointer goroutine is
-// slow to be scheduled on a loaded machine.
+// checkpointer has tried one escalated checkpoint (or brakeMaxWait has
+// passed). Writers raise it (every brakeSampleEvery writes to the file, a
+// writer stats the -wal file while still holding the lock), so the WAL
+// stays bounded even when the checkpointer goroutine is slow to be
+// scheduled on a loaded machine. It is not raised during the back-off
+// after an escalation that readers kept from finishing.
 type brake struct {
 	released chan struct{} // closed when writers may go on
 }
 
 // brakeSampleEvery is how many write-lock releases on a file come between
-// two looks at the WAL index (one pread).
+// two looks at the -wal file's size (one stat).
 const brakeSampleEvery = 16
-
-// brakeBackoff is how long writers are not braked again after an
-// escalation could not finish: a reader that keeps one snapshot open pins
-// the WAL, and braking every few writes would only slow writers down.
-const brakeBackoff = time.Second
 
 // raiseBrake holds writers back and wakes the checkpointer.
 func (f *fileState) raiseBrake() {
@@ -562,38 +626,41 @@ func (f *fileState) releaseBrake() {
 	}
 }
 
-// waitBrake holds a writer back while the brake is on, at most timeout.
-// It returns how long it waited.
-func (f *fileState) waitBrake(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+// waitBrake holds a writer back while the brake is on, at most
+// brakeMaxWait: a checkpoint never makes a writer fail, so after that it
+// goes on. It returns how long it waited, and an error only if ctx ended.
+func (f *fileState) waitBrake(ctx context.Context) (time.Duration, error) {
 	b := f.brake.Load()
 	if b == nil {
 		return 0, nil
 	}
 	start := time.Now()
-	t := time.NewTimer(timeout)
+	t := time.NewTimer(brakeMaxWait)
 	defer t.Stop()
 	select {
 	case <-b.released:
-		return time.Since(start), nil
+	case <-t.C:
 	case <-ctx.Done():
 		return time.Since(start), ctx.Err()
-	case <-t.C:
-		return time.Since(start), errTimedOut
 	}
+	return time.Since(start), nil
 }
 
 // fileStats are the counters behind [FileStats]; all atomics.
 type fileStats struct {
-	ckptByMode  [numCheckpointModes]atomic.Int64
-	ckptBusy    atomic.Int64
-	ckptErrors  atomic.Int64
-	frames      atomic.Int64
-	escalations atomic.Int64
-	brakes      atomic.Int64
-	walBytes    atomic.Int64
-	maxWALBytes atomic.Int64
-	holdBacks   atomic.Int64
-	holdBackMax atomic.Int64 // nanoseconds
+	ckptByMode        [numCheckpointModes]atomic.Int64
+	ckptBusy          atomic.Int64
+	ckptErrors        atomic.Int64
+	frames            atomic.Int64
+	escalationsDone   atomic.Int64
+	escalationsBusy   atomic.Int64
+	escalationsNoLock atomic.Int64
+	escalationsFailed atomic.Int64
+	brakes            atomic.Int64
+	brakeWaits        atomic.Int64
+	brakeWaitMax      atomic.Int64 // nanoseconds
+	walBytes          atomic.Int64
+	maxWALBytes       atomic.Int64
 }
 
 func (s *fileStats) recordWAL(n int64) {
@@ -601,9 +668,9 @@ func (s *fileStats) recordWAL(n int64) {
 	storeMax(&s.maxWALBytes, n)
 }
 
-func (s *fileStats) recordHoldBack(d time.Duration) {
-	s.holdBacks.Add(1)
-	storeMax(&s.holdBackMax, int64(d))
+func (s *fileStats) recordBrakeWait(d time.Duration) {
+	s.brakeWaits.Add(1)
+	storeMax(&s.brakeWaitMax, int64(d))
 }
 
 func storeMax(a *atomic.Int64, n int64) {

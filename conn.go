@@ -35,13 +35,15 @@ type conn struct {
 	sc          *sqlite3.SQLiteConn // immutable
 	file        *fileState          // immutable; one registry reference, given back by Close
 	lockTimeout time.Duration       // immutable
-	wal         bool                // immutable: the journal is WAL (checkpoints, the reader gate)
+	wal         bool                // immutable: the journal is WAL (checkpoints)
 	lockReads   bool                // immutable: readers take the shared side (non-WAL or shared cache, SPEC §3.8)
 	queryOnly   bool                // immutable: the DSN set _query_only, so read-only transactions leave it alone
 	debug       bool                // immutable: record the lock holder (holder.go)
 	logger      *slog.Logger        // immutable; nil logs nothing
 	slowWait    time.Duration       // immutable: lock waits over this are logged
 	brakeLimit  int64               // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
+	trackReads  bool                // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
+	read        readMark            // the connection's oldest open read, for the checkpointer (reads.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
 	held       lockMode        // what this connection holds of file.lock (hold.go)
@@ -49,7 +51,9 @@ type conn struct {
 	tx         txState         // BeginTx or manual transaction, if any
 	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed     bool
-	savepoints []string // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
+	savepoints []string       // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
+	openReads  int            // reads open on the connection (reads.go)
+	freeRows   []*trackedRows // wrappers for reuse (reads.go)
 }
 
 var (
@@ -199,6 +203,9 @@ func (c *conn) Close() error {
 	err := c.sc.Close()
 	c.releaseAll()
 	c.tx = txNone
+	if c.trackReads {
+		c.file.reads.remove(c)
+	}
 	files.release(c.file)
 	return err
 }

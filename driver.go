@@ -205,6 +205,8 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	}
 	if start != nil {
 		cn.brakeLimit = c.info.cfg.walLimit
+		cn.trackReads = true
+		cn.file.reads.add(cn)
 	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.
@@ -240,8 +242,9 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 	return startCheckpointer(f, open, checkpointPolicy{
 		pages:         cfg.ckptPages,
 		truncateDelay: DefaultTruncateDelay,
-		holdBack:      DefaultReaderHoldBack,
+		hold:          DefaultEscalationHold,
 		walLimit:      cfg.walLimit,
+		pinWarning:    cfg.pinWarning,
 	}, cfg.logger)
 }
 

@@ -57,12 +57,11 @@ func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver
 		return s.c.sc.QueryContext(ctx, query, args)
 	}
 	if s.c.tx == txNone && !s.c.lockReads && classify(query).plainRead() {
-		// A new reader waits while an escalated checkpoint holds readers
-		// back (bounded; checkpoint.go).
-		if err := s.c.file.waitGate(ctx); err != nil {
-			return nil, err
+		rows, err := s.c.sc.QueryContext(ctx, query, args)
+		if err != nil || !s.c.trackReads {
+			return rows, err
 		}
-		return s.c.sc.QueryContext(ctx, query, args)
+		return s.c.trackRead(query, rows), nil
 	}
 	return s.mw.QueryContext(ctx, query, args)
 }

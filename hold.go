@@ -35,14 +35,20 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 			Holder: "held by this connection's own open rows: close them before writing"}
 	}
 	var braked time.Duration
-	if mode == lockExclusive && c.lockTimeout > 0 {
-		// The WAL is over its limit: wait for the checkpoint (checkpoint.go).
+	if mode == lockExclusive {
+		// The WAL is over its limit: wait for the checkpoint, a bounded
+		// wait that does not count against the lock timeout (checkpoint.go).
 		var err error
-		if braked, err = c.file.waitBrake(ctx, c.lockTimeout); err != nil {
+		if braked, err = c.file.waitBrake(ctx); err != nil {
 			return c.lockError(err, braked)
 		}
+		if braked > 0 {
+			c.file.stats.recordBrakeWait(braked)
+		}
 	}
-	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout-braked)
+	// The lock timeout counts only time behind other statements and
+	// transactions: a checkpoint's hold is waited out whatever the timeout.
+	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout)
 	waited += braked
 	if err != nil {
 		return c.lockError(err, waited)

@@ -107,7 +107,7 @@ func (i *interceptor) query(ctx context.Context, query string, rewrite bool, run
 	}
 	rows, err := run(st.query)
 	c.savepointStarted(st, err)
-	return i.holdUntilDone(st.mode, st.cl, rows, err), err
+	return i.holdUntilDone(st.mode, st.cl, query, rows, err), err
 }
 
 // started is a statement outside a transaction that start has made ready.
@@ -148,8 +148,11 @@ func (i *interceptor) start(ctx context.Context, query string, rewrite bool) (st
 // holdUntilDone hands a lock taken for a query to the rows, which give it
 // back at EOF or Close (SPEC §3.6). With no lock, or no rows, there is
 // nothing to hand over.
-func (i *interceptor) holdUntilDone(mode lockMode, cl class, rows driver.Rows, err error) driver.Rows {
+func (i *interceptor) holdUntilDone(mode lockMode, cl class, query string, rows driver.Rows, err error) driver.Rows {
 	if mode == lockNone {
+		if i.c.trackReads && i.c.tx == txNone && err == nil && rows != nil {
+			return i.c.trackRead(query, rows)
+		}
 		return rows
 	}
 	if err != nil || rows == nil {
@@ -207,8 +210,6 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 			if err := c.hold(ctx, lockShared, ""); err != nil {
 				return ctx, nil, err
 			}
-		} else if err := c.file.waitGate(ctx); err != nil {
-			return ctx, nil, err
 		}
 		begin := "BEGIN"
 		if !c.queryOnly {
@@ -224,6 +225,9 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 			return ctx, nil, err
 		}
 		c.tx = txReadOnly
+		if c.trackReads {
+			c.readBegan("read-only transaction")
+		}
 		return ctx, &tx{c: c, held: took}, nil
 	}
 	if err := c.hold(ctx, lockExclusive, "transaction begun"); err != nil {
@@ -256,7 +260,7 @@ func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lock
 	case c.lockReads:
 		mode = lockShared
 	default:
-		return lockNone, c.file.waitGate(ctx)
+		return lockNone, nil
 	}
 	what := "statement"
 	if cl.txControl {

@@ -40,11 +40,21 @@ const (
 // An rwLock is safe for concurrent use by multiple goroutines. It is not
 // re-entrant: a goroutine that holds it and asks again waits for itself,
 // which ends in the lock timeout, never in a hang.
+//
+// Background holds: the checkpointer takes the exclusive side as a
+// background holder. Time the lock spends held by a background holder does
+// not count against a waiter's timeout: a writer that meets a checkpoint
+// waits for it whatever its lock timeout (zero included), and then for
+// other writers as its timeout allows. Background work thus never makes a
+// statement fail; the checkpointer bounds its own holds instead.
 type rwLock struct {
-	mu      sync.Mutex // guards following fields
-	writer  bool       // the exclusive side is held
-	readers int        // holders of the shared side
-	waiters list.List  // of *lockWaiter, in arrival order
+	mu      sync.Mutex    // guards following fields
+	writer  bool          // the exclusive side is held
+	readers int           // holders of the shared side
+	waiters list.List     // of *lockWaiter, in arrival order
+	bg      bool          // the exclusive side is held by a background holder
+	bgSince time.Time     // when the current background hold began
+	bgTotal time.Duration // background holds that ended, summed
 
 	stats lockStats // atomics; no lock needed
 }
@@ -53,6 +63,7 @@ type rwLock struct {
 // the request is granted; after that the waiter owns the lock.
 type lockWaiter struct {
 	mode  lockMode
+	bg    bool          // a background request (the checkpointer)
 	ready chan struct{} // closed when granted
 }
 
@@ -63,6 +74,8 @@ type lockStats struct {
 	waitNanos atomic.Int64 // total time spent queued
 	maxWait   atomic.Int64 // longest single queueing, in nanoseconds
 	timeouts  atomic.Int64 // waits that ran out of lock timeout
+	bgWaits   atomic.Int64 // waits (of foreground requests) that met a background hold
+	bgWaitMax atomic.Int64 // longest part of one wait spent behind background holds, in nanoseconds
 }
 
 // compatibleLocked reports whether a request for mode could be granted now,
@@ -74,21 +87,38 @@ func (l *rwLock) compatibleLocked(mode lockMode) bool {
 	return !l.writer
 }
 
-func (l *rwLock) grantLocked(mode lockMode) {
+func (l *rwLock) grantLocked(mode lockMode, bg bool) {
 	if mode == lockExclusive {
 		l.writer = true
+		if bg {
+			l.bg, l.bgSince = true, time.Now()
+		}
 	} else {
 		l.readers++
 	}
 }
 
+// bgClockLocked is the total time the lock has been held by background
+// holders, the current hold included. l.mu must be held. A waiter reads it
+// when it queues and when its timer fires; the difference is what its
+// timeout does not count.
+func (l *rwLock) bgClockLocked(now time.Time) time.Duration {
+	if l.bg {
+		return l.bgTotal + now.Sub(l.bgSince)
+	}
+	return l.bgTotal
+}
+
 // tryAcquire takes the lock in mode if that is possible without waiting
 // and nobody is queued ahead. It never blocks.
-func (l *rwLock) tryAcquire(mode lockMode) bool {
+func (l *rwLock) tryAcquire(mode lockMode) bool { return l.tryAcquireAs(mode, false) }
+
+// tryAcquireAs is tryAcquire for a background holder (bg) or not.
+func (l *rwLock) tryAcquireAs(mode lockMode, bg bool) bool {
 	l.mu.Lock()
 	ok := l.waiters.Len() == 0 && l.compatibleLocked(mode)
 	if ok {
-		l.grantLocked(mode)
+		l.grantLocked(mode, bg)
 	}
 	l.mu.Unlock()
 	if ok {
@@ -97,51 +127,83 @@ func (l *rwLock) tryAcquire(mode lockMode) bool {
 	return ok
 }
 
-// acquire takes the lock in mode, waiting in arrival order. It returns a
+// acquire takes the lock in mode for a foreground holder; see acquireAs.
+func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Duration) (waited time.Duration, err error) {
+	waited, _, err = l.acquireAs(ctx, mode, timeout, false)
+	return waited, err
+}
+
+// acquireAs takes the lock in mode, waiting in arrival order. It returns a
 // nil error once the lock is held; the caller must then call release(mode)
-// exactly once. waited is how long it queued (zero on the fast path).
+// exactly once. waited is how long it queued (zero on the fast path), and
+// behindBG how much of that the lock was held by background holders.
 //
 // It blocks until the lock is granted, ctx is done, or timeout passes
-// (timeout <= 0 means do not wait at all). On failure it returns
-// ctx.Err() or errTimedOut and leaves the lock unchanged: a grant that raced
-// with the failure is handed on to the next waiter.
-func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Duration) (waited time.Duration, err error) {
-	if l.tryAcquire(mode) {
-		return 0, nil
+// (timeout <= 0 means do not wait for other holders). Time the lock is held
+// by a background holder does not count against timeout: a request meets a
+// checkpoint's hold and waits it out whatever its timeout. bg marks the
+// request itself as a background one (the checkpointer). On failure it
+// returns ctx.Err() or errTimedOut and leaves the lock unchanged: a grant
+// that raced with the failure is handed on to the next waiter.
+func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, timeout time.Duration, bg bool) (waited, behindBG time.Duration, err error) {
+	if l.tryAcquireAs(mode, bg) {
+		return 0, 0, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if timeout <= 0 {
-		l.stats.timeouts.Add(1)
-		return 0, errTimedOut
+		return 0, 0, err
 	}
 
 	start := time.Now()
 	l.mu.Lock()
 	// Re-check under the lock: the holder may have released since tryAcquire.
 	if l.waiters.Len() == 0 && l.compatibleLocked(mode) {
-		l.grantLocked(mode)
+		l.grantLocked(mode, bg)
 		l.mu.Unlock()
 		l.stats.acquired.Add(1)
-		return 0, nil
+		return 0, 0, nil
 	}
-	w := &lockWaiter{mode: mode, ready: make(chan struct{})}
+	if timeout <= 0 && !l.bg {
+		// Held by a foreground holder: a zero timeout does not wait.
+		l.mu.Unlock()
+		l.stats.timeouts.Add(1)
+		return 0, 0, errTimedOut
+	}
+	bgMark := l.bgClockLocked(start)
+	w := &lockWaiter{mode: mode, bg: bg, ready: make(chan struct{})}
 	elem := l.waiters.PushBack(w)
 	l.mu.Unlock()
 
-	timer := time.NewTimer(timeout)
+	timer := time.NewTimer(max(timeout, bgPoll))
 	defer timer.Stop()
-
-	select {
-	case <-w.ready:
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-timer.C:
-		err = errTimedOut
+wait:
+	for {
+		select {
+		case <-w.ready:
+			break wait
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case now := <-timer.C:
+			// The timeout counts only time outside background holds.
+			l.mu.Lock()
+			counted := now.Sub(start) - (l.bgClockLocked(now) - bgMark)
+			held := l.bg
+			l.mu.Unlock()
+			switch {
+			case held:
+				timer.Reset(max(timeout-counted, bgPoll))
+			case counted < timeout:
+				timer.Reset(timeout - counted)
+			default:
+				err = errTimedOut
+				break wait
+			}
+		}
 	}
+	end := time.Now()
+	l.mu.Lock()
+	behindBG = l.bgClockLocked(end) - bgMark
 	if err != nil {
-		l.mu.Lock()
 		select {
 		case <-w.ready:
 			// Granted while we were giving up: we hold it, so give it back
@@ -162,12 +224,22 @@ func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Durati
 			l.stats.timeouts.Add(1)
 		}
 	} else {
+		l.mu.Unlock()
 		l.stats.acquired.Add(1)
 	}
-	waited = time.Since(start)
+	waited = end.Sub(start)
 	l.recordWait(waited)
-	return waited, err
+	if behindBG > 0 && !bg {
+		l.stats.bgWaits.Add(1)
+		storeMax(&l.stats.bgWaitMax, int64(behindBG))
+	}
+	return waited, behindBG, err
 }
+
+// bgPoll is how often a waiter whose timeout has run out looks again while
+// a background holder still has the lock (the release wakes it sooner if it
+// is next in line).
+const bgPoll = 5 * time.Millisecond
 
 func (l *rwLock) recordWait(d time.Duration) {
 	l.stats.waits.Add(1)
@@ -182,6 +254,10 @@ func (l *rwLock) release(mode lockMode) {
 	switch {
 	case mode == lockExclusive && l.writer:
 		l.writer = false
+		if l.bg {
+			l.bgTotal += time.Since(l.bgSince)
+			l.bg = false
+		}
 	case mode == lockShared && l.readers > 0:
 		l.readers--
 	default:
@@ -200,7 +276,7 @@ func (l *rwLock) wakeLocked() {
 		if !l.compatibleLocked(w.mode) {
 			return
 		}
-		l.grantLocked(w.mode)
+		l.grantLocked(w.mode, w.bg)
 		l.waiters.Remove(e)
 		close(w.ready)
 	}
@@ -224,7 +300,8 @@ type fileState struct {
 	key          string // canonical path, or "memory:<name>"; immutable
 	lock         rwLock
 	holder       holder                // who holds lock's exclusive side, when debug is on
-	gate         atomic.Pointer[gate]  // non-nil while an escalated checkpoint holds new readers back
+	reads        readTracker           // connections with their open reads (reads.go)
+	pin          pinState              // whether reads pin the WAL, since when (reads.go)
 	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)
 	wake         chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
 	noBrakeUntil atomic.Int64          // unix nanoseconds: writers do not brake before then

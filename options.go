@@ -85,6 +85,19 @@ func WithSlowLockWait(d time.Duration) Option {
 	})
 }
 
+// WithPinWarning sets how long a read may keep the WAL from being
+// checkpointed (pin it) before the logger gets a warning naming the
+// statement (and, with [WithDebug], where it began). Zero or less means
+// [DefaultPinWarning].
+func WithPinWarning(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.pinWarning = d
+		if d <= 0 {
+			c.pinWarning = DefaultPinWarning
+		}
+	})
+}
+
 // WithDebug(true) records where the current write-lock holder took the
 // lock (call site and time), so that [LockTimeoutError] messages name it
 // (DSN _safe_debug=1). It costs a stack walk per lock acquisition; off, it
@@ -112,6 +125,7 @@ type config struct {
 	ckptPages      int64
 	logger         *slog.Logger
 	slowWait       time.Duration
+	pinWarning     time.Duration
 }
 
 func defaultConfig() config {
@@ -121,5 +135,6 @@ func defaultConfig() config {
 		checkpoints: true,
 		ckptPages:   DefaultCheckpointPages,
 		slowWait:    DefaultSlowLockWait,
+		pinWarning:  DefaultPinWarning,
 	}
 }

@@ -56,39 +56,63 @@ func (r *lockedRows) Unwrap() driver.Rows { return r.Rows }
 
 // ColumnTypeDatabaseTypeName forwards to go-sqlite3.
 func (r *lockedRows) ColumnTypeDatabaseTypeName(index int) string {
-	if t, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+	return columnTypeDatabaseTypeName(r.Rows, index)
+}
+
+// ColumnTypeLength forwards to go-sqlite3.
+func (r *lockedRows) ColumnTypeLength(index int) (int64, bool) {
+	return columnTypeLength(r.Rows, index)
+}
+
+// ColumnTypeNullable forwards to go-sqlite3.
+func (r *lockedRows) ColumnTypeNullable(index int) (bool, bool) {
+	return columnTypeNullable(r.Rows, index)
+}
+
+// ColumnTypePrecisionScale forwards to go-sqlite3.
+func (r *lockedRows) ColumnTypePrecisionScale(index int) (int64, int64, bool) {
+	return columnTypePrecisionScale(r.Rows, index)
+}
+
+// ColumnTypeScanType forwards to go-sqlite3.
+func (r *lockedRows) ColumnTypeScanType(index int) reflect.Type {
+	return columnTypeScanType(r.Rows, index)
+}
+
+// The column-type methods of go-sqlite3's rows, for the wrappers of this
+// package: sqlmw and database/sql ask the wrapper for them, so every
+// wrapper forwards every one.
+
+func columnTypeDatabaseTypeName(rows driver.Rows, index int) string {
+	if t, ok := rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
 		return t.ColumnTypeDatabaseTypeName(index)
 	}
 	return ""
 }
 
-// ColumnTypeLength forwards to go-sqlite3.
-func (r *lockedRows) ColumnTypeLength(index int) (int64, bool) {
-	if t, ok := r.Rows.(driver.RowsColumnTypeLength); ok {
+func columnTypeLength(rows driver.Rows, index int) (int64, bool) {
+	if t, ok := rows.(driver.RowsColumnTypeLength); ok {
 		return t.ColumnTypeLength(index)
 	}
 	return 0, false
 }
 
-// ColumnTypeNullable forwards to go-sqlite3.
-func (r *lockedRows) ColumnTypeNullable(index int) (bool, bool) {
-	if t, ok := r.Rows.(driver.RowsColumnTypeNullable); ok {
+func columnTypeNullable(rows driver.Rows, index int) (bool, bool) {
+	if t, ok := rows.(driver.RowsColumnTypeNullable); ok {
 		return t.ColumnTypeNullable(index)
 	}
 	return false, false
 }
 
-// ColumnTypePrecisionScale forwards to go-sqlite3.
-func (r *lockedRows) ColumnTypePrecisionScale(index int) (int64, int64, bool) {
-	if t, ok := r.Rows.(driver.RowsColumnTypePrecisionScale); ok {
+func columnTypePrecisionScale(rows driver.Rows, index int) (int64, int64, bool) {
+	if t, ok := rows.(driver.RowsColumnTypePrecisionScale); ok {
 		return t.ColumnTypePrecisionScale(index)
 	}
 	return 0, 0, false
 }
 
-// ColumnTypeScanType forwards to go-sqlite3.
-func (r *lockedRows) ColumnTypeScanType(index int) reflect.Type {
-	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+func columnTypeScanType(rows driver.Rows, index int) reflect.Type {
+	if t, ok := rows.(driver.RowsColumnTypeScanType); ok {
 		return t.ColumnTypeScanType(index)
 	}
 	return reflect.TypeFor[any]()

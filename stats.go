@@ -35,15 +35,33 @@ type FileStats struct {
 	// CheckpointErrors counts checkpoints that failed with an error
 	// (logged, never fatal).
 	CheckpointErrors int64
-	// Escalations counts checkpoints that held new readers back.
-	Escalations int64
-	// Brakes counts times writers were held back because the WAL reached
-	// its limit before the checkpointer acted.
+	// Escalations counts escalated checkpoints (a TRUNCATE with writers
+	// held, when the WAL reaches half its limit) by outcome: completed;
+	// busy (older readers did not finish within the hold, writers went
+	// on); no lock (a write transaction kept the lock past the wait);
+	// failed (an error, also counted in CheckpointErrors).
+	Escalations       int64
+	EscalationsBusy   int64
+	EscalationsNoLock int64
+	EscalationsFailed int64
+	// Brakes counts times a writer found the WAL at three quarters of its
+	// limit and held writers back for the checkpointer.
 	Brakes int64
-	// ReaderHoldBacks counts reads that waited for an escalation, and
-	// ReaderHoldBackMax is the longest such wait.
-	ReaderHoldBacks   int64
-	ReaderHoldBackMax time.Duration
+	// CheckpointWaits counts lock waits that met a checkpoint (its hold of
+	// the write lock, or the brake), and CheckpointWaitMax is the longest
+	// time one wait spent on checkpoints. These waits never count against
+	// the lock timeout. Waits behind other writers are in LockWaits.
+	CheckpointWaits   int64
+	CheckpointWaitMax time.Duration
+
+	// WALPinned is how long the oldest open read has kept the WAL from
+	// being checkpointed, when an escalation could not finish because of
+	// it (zero when nothing pins the WAL); WALPinnedMax is the longest
+	// seen, and WALPins counts the times reads began to pin it. Only reads
+	// through sqlite3-safe connections in this process are seen.
+	WALPinned    time.Duration
+	WALPinnedMax time.Duration
+	WALPins      int64
 
 	// WALBytes is the -wal file's size at the last sample, MaxWALBytes the
 	// largest seen.
@@ -89,12 +107,20 @@ func (f *fileState) snapshot() FileStats {
 		CheckpointsBusy:    s.ckptBusy.Load(),
 		FramesCheckpointed: s.frames.Load(),
 		CheckpointErrors:   s.ckptErrors.Load(),
-		Escalations:        s.escalations.Load(),
+		Escalations:        s.escalationsDone.Load(),
+		EscalationsBusy:    s.escalationsBusy.Load(),
+		EscalationsNoLock:  s.escalationsNoLock.Load(),
+		EscalationsFailed:  s.escalationsFailed.Load(),
 		Brakes:             s.brakes.Load(),
-		ReaderHoldBacks:    s.holdBacks.Load(),
-		ReaderHoldBackMax:  time.Duration(s.holdBackMax.Load()),
+		CheckpointWaits:    l.bgWaits.Load() + s.brakeWaits.Load(),
+		CheckpointWaitMax:  time.Duration(max(l.bgWaitMax.Load(), s.brakeWaitMax.Load())),
+		WALPins:            f.pin.pins.Load(),
+		WALPinnedMax:       time.Duration(f.pin.maxAge.Load()),
 		WALBytes:           s.walBytes.Load(),
 		MaxWALBytes:        s.maxWALBytes.Load(),
+	}
+	if since := f.pin.since.Load(); since != 0 {
+		st.WALPinned = time.Since(time.Unix(0, since))
 	}
 	for m := range numCheckpointModes {
 		if n := s.ckptByMode[m].Load(); n > 0 {

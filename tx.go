@@ -40,8 +40,13 @@ func (t *tx) Rollback() error {
 // after the SQLite transaction is over, so the next writer finds it gone.
 func (t *tx) end() {
 	c := t.c
-	if c.tx == txReadOnly && !c.queryOnly {
-		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+	if c.tx == txReadOnly {
+		if !c.queryOnly {
+			_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+		}
+		if c.trackReads {
+			c.readEnded()
+		}
 	}
 	c.tx = txNone
 	if t.held {
