@@ -185,8 +185,10 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 		return nil, err
 	}
 	key := c.memKey
+	var id os.FileInfo // the file's identity: SQLite has opened or created it by now
 	if key == "" {
 		key = canonicalPath(sc.GetFilename("main"))
+		id, _ = os.Stat(key) // no descriptor; on failure the path alone keys the file
 	}
 	var start func(*fileState) *checkpointer
 	if wal && !c.info.readOnly && c.info.cfg.checkpoints {
@@ -194,7 +196,7 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	}
 	cn := &conn{
 		sc:          sc,
-		file:        files.acquire(key, start),
+		file:        files.acquire(key, id, start),
 		lockTimeout: c.info.cfg.lockTimeout,
 		wal:         wal,
 		lockReads:   !wal || c.info.sharedCache,
@@ -271,8 +273,10 @@ type oneConn struct{ c *conn }
 func (o oneConn) Open(string) (driver.Conn, error) { return o.c, nil }
 
 // canonicalPath is the registry key of a database file: SQLite's absolute
-// name for it with symlinks resolved, so every spelling of one file (a
-// relative path, an absolute one, a file: URI, a symlink) shares one lock.
+// name for it with symlinks resolved, so that the spellings of one file (a
+// relative path, an absolute one, a file: URI, a symlink) find its entry
+// by path. Others (a case-changed name on a case-insensitive file system,
+// a hard link) are found by file identity (registry.acquire).
 func canonicalPath(name string) string {
 	if resolved, err := filepath.EvalSymlinks(name); err == nil {
 		name = resolved

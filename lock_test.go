@@ -201,12 +201,12 @@ func TestRWLockHammer(t *testing.T) {
 
 func TestRegistryRefCount(t *testing.T) {
 	r := registry{files: map[string]*fileState{}}
-	a := r.acquire("/x", nil)
-	b := r.acquire("/x", nil)
+	a := r.acquire("/x", nil, nil)
+	b := r.acquire("/x", nil, nil)
 	require.Same(t, a, b)
 	r.release(a)
 	assert.Same(t, a, r.lookup("/x"))
 	r.release(b)
 	assert.Nil(t, r.lookup("/x"))
-	assert.NotSame(t, a, r.acquire("/x", nil))
+	assert.NotSame(t, a, r.acquire("/x", nil, nil))
 }
