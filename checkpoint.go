@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // CheckpointMode is a mode of PRAGMA wal_checkpoint
@@ -118,7 +116,7 @@ type checkpointPolicy struct {
 // fatal to the database.
 type checkpointer struct {
 	f       *fileState
-	open    func() (*sqlite3.SQLiteConn, error) // opens the checkpoint connection: same driver and DSN as the pool
+	open    func() (sqliteConn, error) // opens the checkpoint connection: same driver and DSN as the pool
 	walPath string
 	policy  checkpointPolicy
 	logger  *slog.Logger // nil: no logging
@@ -128,7 +126,7 @@ type checkpointer struct {
 	once   sync.Once     // guards stopping
 
 	// Owned by the run goroutine.
-	conn      *sqlite3.SQLiteConn
+	conn      sqliteConn
 	lastFrame uint32        // mxFrame at the last sample
 	salts     [2]uint32     // the WAL generation that backfill counts frames of
 	backfill  uint32        // frames of that generation copied, as the last checkpoint reported
@@ -138,7 +136,7 @@ type checkpointer struct {
 }
 
 // startCheckpointer starts the goroutine; stop ends it.
-func startCheckpointer(f *fileState, open func() (*sqlite3.SQLiteConn, error), policy checkpointPolicy, logger *slog.Logger) *checkpointer {
+func startCheckpointer(f *fileState, open func() (sqliteConn, error), policy checkpointPolicy, logger *slog.Logger) *checkpointer {
 	ctx, cancel := context.WithCancel(context.Background())
 	cp := &checkpointer{
 		f:         f,
@@ -367,7 +365,7 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode) (do
 	return busy == 0, nil
 }
 
-func queryCheckpoint(ctx context.Context, c *sqlite3.SQLiteConn, q string) (busy, logFrames, ckptFrames int64, err error) {
+func queryCheckpoint(ctx context.Context, c sqliteConn, q string) (busy, logFrames, ckptFrames int64, err error) {
 	rows, err := c.QueryContext(ctx, q, nil)
 	if err != nil {
 		return 0, 0, 0, err

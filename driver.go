@@ -178,7 +178,10 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	sc := raw.(*sqlite3.SQLiteConn)
+	sc, err := asSQLiteConn(raw)
+	if err != nil {
+		return nil, err
+	}
 	wal, err := setupConn(ctx, sc, c.info)
 	if err != nil {
 		_ = sc.Close()
@@ -231,12 +234,12 @@ type safeConnMW = interface {
 // startCheckpointer starts f's checkpointer with this connector's driver
 // and DSN, so its connection gets the same VFS, keys and hooks.
 func (c *connector) startCheckpointer(f *fileState) *checkpointer {
-	open := func() (*sqlite3.SQLiteConn, error) {
+	open := func() (sqliteConn, error) {
 		raw, err := c.d.base.Open(c.dsn)
 		if err != nil {
 			return nil, err
 		}
-		return raw.(*sqlite3.SQLiteConn), nil
+		return asSQLiteConn(raw)
 	}
 	cfg := c.info.cfg
 	return startCheckpointer(f, open, checkpointPolicy{
@@ -245,6 +248,17 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 		holdBack:      DefaultReaderHoldBack,
 		walLimit:      cfg.walLimit,
 	}, cfg.logger)
+}
+
+// asSQLiteConn returns what go-sqlite3's Open returned as the methods
+// this package uses, or closes it and fails.
+func asSQLiteConn(raw driver.Conn) (sqliteConn, error) {
+	sc, ok := raw.(sqliteConn)
+	if !ok {
+		_ = raw.Close()
+		return nil, fmt.Errorf("sqlite3-safe: go-sqlite3 returned a %T, not a connection it can use", raw)
+	}
+	return sc, nil
 }
 
 // holdMemory opens the connection that keeps a private in-memory database

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sqlite3safe
 
 import (
@@ -83,7 +85,7 @@ func TestCaseSpellingsShareOneLock(t *testing.T) {
 		return old
 	}
 	orig := setSameFile(caseFoldSameFile)
-	defer setSameFile(orig)
+	defer func() { setSameFile(orig) }()
 	dir := t.TempDir()
 	checkOneLock(t, filepath.Join(dir, "Data.db"), filepath.Join(dir, "data.db"))
 }
