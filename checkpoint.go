@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // CheckpointMode is a mode of PRAGMA wal_checkpoint
@@ -81,6 +79,7 @@ const (
 
 	// busyInterval is how often the checkpointer samples the WAL while
 	// writes go on; idleInterval when none happened for truncateDelay.
+	// A sample is a stat and a few small reads of the -wal file.
 	busyInterval = 10 * time.Millisecond
 	idleInterval = 100 * time.Millisecond
 	// escalateLockWait bounds how long an escalation waits for the write
@@ -157,9 +156,8 @@ type checkpointPolicy struct {
 // fatal to the database.
 type checkpointer struct {
 	f       *fileState
-	open    func() (*sqlite3.SQLiteConn, error) // opens the checkpoint connection: same driver and DSN as the pool
+	open    func() (sqliteConn, error) // opens the checkpoint connection: same driver and DSN as the pool
 	walPath string
-	shmPath string
 	policy  checkpointPolicy
 	logger  *slog.Logger // nil: no logging
 
@@ -168,10 +166,11 @@ type checkpointer struct {
 	once   sync.Once     // guards stopping
 
 	// Owned by the run goroutine.
-	conn      *sqlite3.SQLiteConn
+	conn      sqliteConn
 	busyMS    int64         // the checkpoint connection's busy_timeout, in milliseconds; -1 before it is set
-	shm       *os.File      // the -shm file, opened lazily for sampling; closed only by run's end (see readIndex)
 	lastFrame uint32        // mxFrame at the last sample
+	salts     [2]uint32     // the WAL generation that backfill counts frames of
+	backfill  uint32        // frames of that generation copied, as the last checkpoint reported
 	lastWrite time.Time     // when mxFrame last changed
 	retryAt   time.Time     // back-off after an error: no checkpoint before then
 	escAt     time.Time     // back-off after escalations that readers kept from finishing
@@ -183,13 +182,12 @@ type checkpointer struct {
 }
 
 // startCheckpointer starts the goroutine; stop ends it.
-func startCheckpointer(f *fileState, open func() (*sqlite3.SQLiteConn, error), policy checkpointPolicy, logger *slog.Logger) *checkpointer {
+func startCheckpointer(f *fileState, open func() (sqliteConn, error), policy checkpointPolicy, logger *slog.Logger) *checkpointer {
 	ctx, cancel := context.WithCancel(context.Background())
 	cp := &checkpointer{
 		f:         f,
 		open:      open,
 		walPath:   f.key + "-wal",
-		shmPath:   f.key + "-shm",
 		policy:    policy,
 		logger:    logger,
 		cancel:    cancel,
@@ -213,9 +211,6 @@ func (cp *checkpointer) run(ctx context.Context) {
 		cp.f.releaseBrake()
 		if cp.conn != nil {
 			_ = cp.conn.Close()
-		}
-		if cp.shm != nil {
-			_ = cp.shm.Close()
 		}
 	}()
 	timer := time.NewTimer(busyInterval)
@@ -458,11 +453,13 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, wai
 		return false, err
 	}
 	before, _ := cp.readIndex()
+	salts := cp.salts
 	start := time.Now()
 	busy, logFrames, ckptFrames, err := queryCheckpoint(ctx, cp.conn, q)
 	if err != nil {
 		return false, err
 	}
+	cp.noteBackfill(salts, ckptFrames)
 	st := &cp.f.stats
 	if busy != 0 {
 		st.ckptBusy.Add(1)
@@ -486,7 +483,7 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, wai
 	return busy == 0, nil
 }
 
-func queryCheckpoint(ctx context.Context, c *sqlite3.SQLiteConn, q string) (busy, logFrames, ckptFrames int64, err error) {
+func queryCheckpoint(ctx context.Context, c sqliteConn, q string) (busy, logFrames, ckptFrames int64, err error) {
 	rows, err := c.QueryContext(ctx, q, nil)
 	if err != nil {
 		return 0, 0, 0, err
@@ -524,21 +521,21 @@ func fileSize(path string) int64 {
 	return fi.Size()
 }
 
-// walIndex is what the checkpointer reads from the WAL-index header in
-// the -shm file (https://www.sqlite.org/walformat.html#the_wal_index_file_format):
-// frames in the WAL, frames already copied to the database, page size.
+// walIndex is where the checkpointer believes the WAL stands: frames of
+// the current WAL generation, frames of it already copied to the
+// database, page size.
 type walIndex struct {
 	mxFrame   uint32
 	nBackfill uint32
 	pageSize  int64
 }
 
-// bytes is the WAL's length as the index knows it: header and frames.
+// bytes is the WAL's length as far as it is in use: header and frames.
 func (w walIndex) bytes() int64 {
 	if w.mxFrame == 0 {
 		return 0
 	}
-	return 32 + int64(w.mxFrame)*(w.pageSize+24)
+	return walHeaderSize + int64(w.mxFrame)*(w.pageSize+walFrameHeaderSize)
 }
 
 func (w walIndex) pending() uint32 {
@@ -548,45 +545,129 @@ func (w walIndex) pending() uint32 {
 	return w.mxFrame - w.nBackfill
 }
 
-// readIndex reads the WAL-index header without SQLite's locks: it is a
-// sample for a heuristic, so a torn read (the two header copies disagree)
-// is simply reported as unavailable.
+// readIndex samples the WAL without touching a file SQLite locks.
 //
-// The -shm file is opened once and closed only when the checkpointer
-// stops, after the last connection to the file in this process has
-// closed. That matters: POSIX advisory locks belong to the process, and
-// closing *any* descriptor of a file drops every lock the process holds on
-// it (https://www.sqlite.org/howtocorrupt.html, 2.2.1), SQLite's shared
-// lock on the -shm included. Another process could then take the -shm as
-// its own and reset it under our connections' mapped memory: SIGBUS, or
-// worse. (An earlier version opened and closed it per connection, and a
-// multi-process test died of SIGBUS.) Writers therefore only stat the
-// -wal file (conn.sampleWAL).
+// sqlite3-safe never opens a descriptor on the database file or its -shm:
+// POSIX advisory locks belong to the process, and closing *any*
+// descriptor of a file drops every lock the process holds on it
+// (https://www.sqlite.org/howtocorrupt.html, 2.2.1), those of plain
+// go-sqlite3 connections in the same process included. Another process
+// could then checkpoint and truncate the WAL under their snapshots.
+// SQLite takes no locks on the -wal file, so the checkpointer reads that:
+// the frames of the current generation come from the file (readWAL), and
+// the frames already copied from the checkpointer's own checkpoints
+// (PRAGMA wal_checkpoint reports them), forgotten when the WAL starts
+// over (its salts change). A checkpoint by another process is learnt at
+// this process's next one.
 func (cp *checkpointer) readIndex() (walIndex, bool) {
-	if cp.shm == nil {
-		f, err := os.Open(cp.shmPath)
-		if err != nil {
-			return walIndex{}, false
-		}
-		cp.shm = f
-	}
-	var buf [136]byte
-	if _, err := cp.shm.ReadAt(buf[:], 0); err != nil {
-		return walIndex{}, false // keep the descriptor: closing it would drop SQLite's locks
-	}
-	return parseWALIndex(buf[:])
-}
-
-func parseWALIndex(buf []byte) (walIndex, bool) {
-	if string(buf[0:48]) != string(buf[48:96]) || buf[12] == 0 { // copies differ, or not initialised
+	h, frames, ok := readWAL(cp.walPath, cp.lastFrame)
+	if !ok {
 		return walIndex{}, false
 	}
-	ne := binary.NativeEndian // the wal-index is in the host's byte order
-	size := int64(ne.Uint16(buf[14:16]))
-	if size == 1 {
-		size = 65536
+	if h.salts != cp.salts {
+		cp.salts, cp.backfill = h.salts, 0
 	}
-	return walIndex{mxFrame: ne.Uint32(buf[16:20]), nBackfill: ne.Uint32(buf[96:100]), pageSize: size}, true
+	return walIndex{mxFrame: frames, nBackfill: min(cp.backfill, frames), pageSize: h.pageSize}, true
+}
+
+// noteBackfill records a checkpoint's result: ckptFrames of the WAL
+// generation whose salts were before are copied. If the WAL started over
+// meanwhile, the new generation has none copied yet.
+func (cp *checkpointer) noteBackfill(before [2]uint32, ckptFrames int64) {
+	h, _, ok := readWAL(cp.walPath, 0)
+	if !ok || h.salts != before {
+		cp.backfill = 0
+		cp.salts = h.salts
+		return
+	}
+	cp.backfill = uint32(max(0, min(ckptFrames, int64(^uint32(0)))))
+}
+
+// The WAL file format (https://www.sqlite.org/walformat.html): a 32-byte
+// header (big-endian: magic, version, page size, checkpoint sequence,
+// salt-1, salt-2, checksums), then frames of a 24-byte header (page
+// number, database size, salt-1, salt-2, checksums) and one page.
+const (
+	walHeaderSize      = 32
+	walFrameHeaderSize = 24
+	walMagic           = 0x377f0682 // the low bit selects the checksum byte order
+)
+
+// walHeader is what the checkpointer needs of a -wal file's header.
+type walHeader struct {
+	pageSize int64
+	salts    [2]uint32 // change each time the WAL starts over
+}
+
+// readWAL reads the header of the -wal file at path and counts the frames
+// of its current generation: a frame belongs to it iff its salts equal
+// the header's, and those frames are a prefix of the file (a WAL that
+// starts over overwrites it from the first frame), so a binary search
+// finds the last one. hint is a frame count seen before, tried first.
+// A missing or empty file is an empty WAL. The descriptor is the -wal's,
+// which SQLite never locks; it is closed before readWAL returns.
+//
+// Frames of a transaction not yet committed (or rolled back) count too:
+// this is a sample for a heuristic, like everything the checkpointer
+// decides on.
+func readWAL(path string, hint uint32) (walHeader, uint32, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return walHeader{}, 0, errors.Is(err, os.ErrNotExist)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return walHeader{}, 0, false
+	}
+	var buf [walHeaderSize]byte
+	if fi.Size() < walHeaderSize {
+		return walHeader{}, 0, true
+	}
+	if _, err := f.ReadAt(buf[:], 0); err != nil {
+		return walHeader{}, 0, errors.Is(err, io.EOF) // truncated meanwhile: empty
+	}
+	be := binary.BigEndian
+	if be.Uint32(buf[0:4])&^1 != walMagic {
+		return walHeader{}, 0, true // not (yet) a WAL header: nothing in it counts
+	}
+	ps := int64(be.Uint32(buf[8:12]))
+	if ps == 1 {
+		ps = 65536
+	}
+	if ps < 512 || ps > 65536 || ps&(ps-1) != 0 {
+		return walHeader{}, 0, false
+	}
+	h := walHeader{pageSize: ps, salts: [2]uint32{be.Uint32(buf[16:20]), be.Uint32(buf[20:24])}}
+	frameSize := ps + walFrameHeaderSize
+	n := uint32(min((fi.Size()-walHeaderSize)/frameSize, int64(^uint32(0))))
+	valid := func(i uint32) bool { // frame i (from 1) has the header's salts
+		var s [8]byte
+		if _, err := f.ReadAt(s[:], walHeaderSize+int64(i-1)*frameSize+8); err != nil {
+			return false
+		}
+		return be.Uint32(s[0:4]) == h.salts[0] && be.Uint32(s[4:8]) == h.salts[1]
+	}
+	if n == 0 || valid(n) {
+		return h, n, true // the common case: the file ends with current frames
+	}
+	lo, hi := uint32(0), n-1 // frames 1..lo are current, frames after hi are not
+	if hint > 0 && hint <= hi {
+		if valid(hint) {
+			lo = hint
+		} else {
+			hi = hint - 1
+		}
+	}
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		if valid(mid) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return h, lo, true
 }
 
 // brake holds writers back while the WAL is over its limit, until the
@@ -601,7 +682,7 @@ type brake struct {
 }
 
 // brakeSampleEvery is how many write-lock releases on a file come between
-// two looks at the -wal file's size (one stat).
+// two looks at the -wal file's size (a stat).
 const brakeSampleEvery = 16
 
 // raiseBrake holds writers back and wakes the checkpointer.

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // txState is where a connection is with respect to transactions.
@@ -32,18 +30,18 @@ const (
 // two goroutines at once (it serializes driver calls on a connection,
 // including a Tx's rollback on context end, under its driverConn lock).
 type conn struct {
-	sc          *sqlite3.SQLiteConn // immutable
-	file        *fileState          // immutable; one registry reference, given back by Close
-	lockTimeout time.Duration       // immutable
-	wal         bool                // immutable: the journal is WAL (checkpoints)
-	lockReads   bool                // immutable: readers take the shared side (non-WAL or shared cache, SPEC §3.8)
-	queryOnly   bool                // immutable: the DSN set _query_only, so read-only transactions leave it alone
-	debug       bool                // immutable: record the lock holder (holder.go)
-	logger      *slog.Logger        // immutable; nil logs nothing
-	slowWait    time.Duration       // immutable: lock waits over this are logged
-	brakeLimit  int64               // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
-	trackReads  bool                // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
-	read        readMark            // the connection's oldest open read, for the checkpointer (reads.go)
+	sc          sqliteConn    // immutable
+	file        *fileState    // immutable; one registry reference, given back by Close
+	lockTimeout time.Duration // immutable
+	wal         bool          // immutable: the journal is WAL (checkpoints)
+	lockReads   bool          // immutable: readers take the shared side (non-WAL or shared cache, SPEC §3.8)
+	queryOnly   bool          // immutable: the DSN set _query_only, so read-only transactions leave it alone
+	debug       bool          // immutable: record the lock holder (holder.go)
+	logger      *slog.Logger  // immutable; nil logs nothing
+	slowWait    time.Duration // immutable: lock waits over this are logged
+	brakeLimit  int64         // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
+	trackReads  bool          // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
+	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
 	held       lockMode        // what this connection holds of file.lock (hold.go)
@@ -67,9 +65,27 @@ var (
 	_ driver.Validator          = (*conn)(nil)
 )
 
+// sqliteConn is what this package uses of go-sqlite3's *SQLiteConn.
+// Connections are held through it, not the concrete type, so that the
+// package builds without cgo too: go-sqlite3's stub SQLiteConn then has
+// none of these methods, and its driver's Open fails with go-sqlite3's own
+// error, which sqlite3-safe passes on.
+type sqliteConn interface {
+	driver.Conn
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	AutoCommit() bool
+	GetFilename(schemaName string) string
+}
+
+// readonlyStmt is go-sqlite3's *SQLiteStmt's sqlite3_stmt_readonly.
+type readonlyStmt interface{ Readonly() bool }
+
 // setupConn applies SPEC §2 to a freshly opened go-sqlite3 connection and
 // returns the journal mode it runs in.
-func setupConn(ctx context.Context, sc *sqlite3.SQLiteConn, d *dsnInfo) (wal bool, err error) {
+func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err error) {
 	var mode string
 	switch {
 	case d.memory != memNone:
@@ -105,7 +121,7 @@ func setupConn(ctx context.Context, sc *sqlite3.SQLiteConn, d *dsnInfo) (wal boo
 }
 
 // queryString runs a statement that returns one text value.
-func queryString(ctx context.Context, sc *sqlite3.SQLiteConn, q string) (string, error) {
+func queryString(ctx context.Context, sc sqliteConn, q string) (string, error) {
 	rows, err := sc.QueryContext(ctx, q, nil)
 	if err != nil {
 		return "", err

@@ -178,15 +178,20 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	sc := raw.(*sqlite3.SQLiteConn)
+	sc, err := asSQLiteConn(raw)
+	if err != nil {
+		return nil, err
+	}
 	wal, err := setupConn(ctx, sc, c.info)
 	if err != nil {
 		_ = sc.Close()
 		return nil, err
 	}
 	key := c.memKey
+	var id os.FileInfo // the file's identity: SQLite has opened or created it by now
 	if key == "" {
 		key = canonicalPath(sc.GetFilename("main"))
+		id, _ = os.Stat(key) // no descriptor; on failure the path alone keys the file
 	}
 	var start func(*fileState) *checkpointer
 	if wal && !c.info.readOnly && c.info.cfg.checkpoints {
@@ -194,7 +199,7 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	}
 	cn := &conn{
 		sc:          sc,
-		file:        files.acquire(key, start),
+		file:        files.acquire(key, id, start),
 		lockTimeout: c.info.cfg.lockTimeout,
 		wal:         wal,
 		lockReads:   !wal || c.info.sharedCache,
@@ -231,12 +236,12 @@ type safeConnMW = interface {
 // startCheckpointer starts f's checkpointer with this connector's driver
 // and DSN, so its connection gets the same VFS, keys and hooks.
 func (c *connector) startCheckpointer(f *fileState) *checkpointer {
-	open := func() (*sqlite3.SQLiteConn, error) {
+	open := func() (sqliteConn, error) {
 		raw, err := c.d.base.Open(c.dsn)
 		if err != nil {
 			return nil, err
 		}
-		return raw.(*sqlite3.SQLiteConn), nil
+		return asSQLiteConn(raw)
 	}
 	cfg := c.info.cfg
 	return startCheckpointer(f, open, checkpointPolicy{
@@ -246,6 +251,17 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 		walLimit:      cfg.walLimit,
 		pinWarning:    cfg.pinWarning,
 	}, cfg.logger)
+}
+
+// asSQLiteConn returns what go-sqlite3's Open returned as the methods
+// this package uses, or closes it and fails.
+func asSQLiteConn(raw driver.Conn) (sqliteConn, error) {
+	sc, ok := raw.(sqliteConn)
+	if !ok {
+		_ = raw.Close()
+		return nil, fmt.Errorf("sqlite3-safe: go-sqlite3 returned a %T, not a connection it can use", raw)
+	}
+	return sc, nil
 }
 
 // holdMemory opens the connection that keeps a private in-memory database
@@ -274,8 +290,10 @@ type oneConn struct{ c *conn }
 func (o oneConn) Open(string) (driver.Conn, error) { return o.c, nil }
 
 // canonicalPath is the registry key of a database file: SQLite's absolute
-// name for it with symlinks resolved, so every spelling of one file (a
-// relative path, an absolute one, a file: URI, a symlink) shares one lock.
+// name for it with symlinks resolved, so that the spellings of one file (a
+// relative path, an absolute one, a file: URI, a symlink) find its entry
+// by path. Others (a case-changed name on a case-insensitive file system,
+// a hard link) are found by file identity (registry.acquire).
 func canonicalPath(name string) string {
 	if resolved, err := filepath.EvalSymlinks(name); err == nil {
 		name = resolved

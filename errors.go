@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // ErrLockTimeout is returned (wrapped in a [*LockTimeoutError]) when a
@@ -55,5 +53,5 @@ func (e *LockTimeoutError) Error() string {
 // Unwrap returns [ErrLockTimeout] and the [sqlite3.Error] with Code
 // [sqlite3.ErrBusy] that go-sqlite3 users already test for.
 func (e *LockTimeoutError) Unwrap() []error {
-	return []error{ErrLockTimeout, sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrNoExtended(sqlite3.ErrBusy)}}
+	return []error{ErrLockTimeout, errBusy()}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mattn/go-sqlite3"
 	"github.com/ngrok/sqlmw"
 )
 
@@ -186,7 +185,7 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	if err != nil {
 		return ctx, nil, err
 	}
-	if ss, ok := stmt.(*sqlite3.SQLiteStmt); ok && cl.ask {
+	if ss, ok := stmt.(readonlyStmt); ok && cl.ask {
 		c.remember(query, !ss.Readonly())
 	}
 	return ctx, stmt, nil
@@ -292,7 +291,8 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	if err != nil {
 		return true, nil
 	}
-	write := !stmt.(*sqlite3.SQLiteStmt).Readonly()
+	ro, ok := stmt.(readonlyStmt)
+	write := !ok || !ro.Readonly() // when unsure: a write
 	_ = stmt.Close()
 	c.remember(query, write)
 	return write, nil

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sqlite3safe
 
 import (
@@ -201,12 +203,12 @@ func TestRWLockHammer(t *testing.T) {
 
 func TestRegistryRefCount(t *testing.T) {
 	r := registry{files: map[string]*fileState{}}
-	a := r.acquire("/x", nil)
-	b := r.acquire("/x", nil)
+	a := r.acquire("/x", nil, nil)
+	b := r.acquire("/x", nil, nil)
 	require.Same(t, a, b)
 	r.release(a)
 	assert.Same(t, a, r.lookup("/x"))
 	r.release(b)
 	assert.Nil(t, r.lookup("/x"))
-	assert.NotSame(t, a, r.acquire("/x", nil))
+	assert.NotSame(t, a, r.acquire("/x", nil, nil))
 }

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sqlite3safe_test
 
 import (
@@ -27,7 +29,7 @@ import (
 // The test binary re-executes itself as a child process; these variables
 // tell the child what to do.
 const (
-	childRoleEnv   = "SQLITE3SAFE_TEST_CHILD"      // "append", "diskfull"
+	childRoleEnv   = "SQLITE3SAFE_TEST_CHILD"      // "append", "diskfull", "truncate-update"
 	childDSNEnv    = "SQLITE3SAFE_TEST_DSN"        // the database to append to
 	childGoEnv     = "SQLITE3SAFE_TEST_GOROUTINES" // appending goroutines
 	childBlocksEnv = "SQLITE3SAFE_TEST_BLOCKS"     // blocks per goroutine; 0 = until killed
@@ -37,8 +39,11 @@ const (
 // runChild is the child process: goroutines append ledger blocks and print
 // "ok INDEX" after each commit and "err MESSAGE" after each failure.
 func runChild(role string) int {
-	if role == "diskfull" {
+	switch role {
+	case "diskfull":
 		return runDiskFullChild()
+	case "truncate-update":
+		return runTruncateUpdateChild()
 	}
 	if role != "append" {
 		fmt.Fprintln(os.Stderr, "unknown child role", role)

@@ -11,7 +11,10 @@ import (
 // since the file's first connection in this process opened (the counters
 // start again if every connection to the file closes).
 type FileStats struct {
-	// Path is the file's canonical path (or "memory:…").
+	// Path is the file's canonical path, as the file's first connection in
+	// this process named it (or "memory:…"). Other spellings of the same
+	// file (case-changed on a case-insensitive file system, a hard link)
+	// report this one.
 	Path string
 
 	// LockAcquisitions counts grants of the write lock (and, in non-WAL

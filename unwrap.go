@@ -25,7 +25,8 @@ func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
 	case *sqlite3.SQLiteConn:
 		return c, true
 	case *safeConn:
-		return c.c.sc, true
+		sc, ok := any(c.c.sc).(*sqlite3.SQLiteConn)
+		return sc, ok
 	}
 	return nil, false
 }

@@ -1,0 +1,9 @@
+//go:build !cgo
+
+package sqlite3safe
+
+import "errors"
+
+// errBusy: without cgo go-sqlite3 has no error type (and opens no
+// connection, so no lock is ever waited for).
+func errBusy() error { return errors.New("database is locked") }
