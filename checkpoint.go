@@ -71,7 +71,7 @@ const (
 	// writers waiting while it waits for older readers to finish. If they
 	// have not finished by then, writers go on and the checkpointer tries
 	// again later.
-	DefaultEscalationHold = 100 * time.Millisecond
+	DefaultEscalationHold = 250 * time.Millisecond
 	// DefaultPinWarning: a read that keeps the WAL from being checkpointed
 	// (it pins the WAL) for longer than this is logged as a warning, once,
 	// naming the statement.
@@ -92,12 +92,16 @@ const (
 	// between escalations that readers kept from finishing. The cap is
 	// what bounds the time from the end of a pinning read to the next
 	// escalation: under a second, the WAL is back under its limit.
-	minEscalationBackoff = 50 * time.Millisecond
+	minEscalationBackoff = 20 * time.Millisecond
+	// busyRetries is how many escalations in a row may find readers in
+	// the way, with no read of ours to blame, before the checkpointer
+	// backs off.
+	busyRetries          = 3
 	maxEscalationBackoff = 500 * time.Millisecond
 	// brakeMaxWait bounds how long a writer waits for the brake: the
 	// escalation's own hold, with room for the checkpointer to be
 	// scheduled. A writer never fails for it; after it, it goes on.
-	brakeMaxWait = DefaultEscalationHold + 150*time.Millisecond
+	brakeMaxWait = DefaultEscalationHold + 100*time.Millisecond
 )
 
 // checkpointPolicy is when the checkpointer acts; fixed at start.
@@ -175,6 +179,7 @@ type checkpointer struct {
 	retryAt   time.Time     // back-off after an error: no checkpoint before then
 	escAt     time.Time     // back-off after escalations that readers kept from finishing
 	escDelay  time.Duration // its current length
+	escBusy   int           // escalations in a row that readers kept from finishing, none of them pinning
 	idleAt    time.Time     // back-off after idle TRUNCATEs that readers kept from finishing
 	idleDelay time.Duration // its current length
 	pinnedBy  openRead      // the oldest open read when an escalation last failed; zero after one finished
@@ -300,6 +305,7 @@ func (cp *checkpointer) watchPin(now time.Time) {
 		// The pinning read has ended; the next escalation will tell
 		// whether another one pins the WAL.
 		cp.f.pin.since.Store(0)
+		cp.f.pinned.Store(false)
 		return
 	}
 	cp.pinnedBy = r
@@ -385,6 +391,14 @@ func (cp *checkpointer) unlockWrite() {
 // most policy.hold for older readers to finish.
 func (cp *checkpointer) escalate(ctx context.Context) error {
 	st := &cp.f.stats
+	if idx, ok := cp.readIndex(); !ok || int64(idx.pending()) > cp.policy.pages {
+		// Copy the bulk first, with writers running, so that the part
+		// done with writers held is short (after a pin ended, the WAL may
+		// be large).
+		if _, err := cp.checkpoint(ctx, CheckpointPassive, 0); err != nil {
+			return err
+		}
+	}
 	if err := cp.lockWrite(ctx, escalateLockWait, "escalated checkpoint"); err != nil {
 		if errors.Is(err, errTimedOut) {
 			st.escalationsNoLock.Add(1) // a long write transaction; next tick
@@ -403,22 +417,36 @@ func (cp *checkpointer) escalate(ctx context.Context) error {
 		st.escalationsFailed.Add(1)
 	case done:
 		st.escalationsDone.Add(1)
-		cp.escDelay = 0
+		cp.escDelay, cp.escBusy = 0, 0
 		cp.pinnedBy, cp.warned = openRead{}, false
 		cp.f.pin.since.Store(0)
+		cp.f.pinned.Store(false)
 	default:
 		// Readers kept their snapshots through the hold: writers go on,
 		// and the next try waits a little longer each time.
 		st.escalationsBusy.Add(1)
-		cp.escDelay = min(max(2*cp.escDelay, minEscalationBackoff), maxEscalationBackoff)
-		cp.escAt = time.Now().Add(cp.escDelay)
-		cp.f.noBrakeUntil.Store(cp.escAt.UnixNano())
 		if r, ok := cp.f.reads.oldest(); ok && r.since.Before(start) {
+			// A read older than this escalation outlived its hold: it
+			// pins the WAL. Writers run free until it ends (no brake, no
+			// escalation: it would only fail again); then the next
+			// escalation runs at once.
 			if cp.pinnedBy.since.IsZero() {
 				cp.f.pin.pins.Add(1)
 			}
 			cp.pinnedBy = r
 			cp.f.pin.since.Store(r.since.UnixNano())
+			cp.f.pinned.Store(true)
+			break
+		}
+		// No read of ours outlived the hold: readers were slow to leave
+		// the WAL (a loaded machine), or another process reads. Try again
+		// at the next tick, the brake still armed; after busyRetries in a
+		// row, back off, less often each time, without braking writers.
+		cp.escBusy++
+		if cp.escBusy >= busyRetries {
+			cp.escDelay = min(max(2*cp.escDelay, minEscalationBackoff), maxEscalationBackoff)
+			cp.escAt = time.Now().Add(cp.escDelay)
+			cp.f.noBrakeUntil.Store(cp.escAt.UnixNano())
 		}
 	}
 	return err
@@ -687,7 +715,7 @@ const brakeSampleEvery = 16
 
 // raiseBrake holds writers back and wakes the checkpointer.
 func (f *fileState) raiseBrake() {
-	if time.Now().UnixNano() < f.noBrakeUntil.Load() {
+	if f.pinned.Load() || time.Now().UnixNano() < f.noBrakeUntil.Load() {
 		return
 	}
 	if f.brake.Load() == nil {

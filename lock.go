@@ -317,6 +317,7 @@ type fileState struct {
 	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)
 	wake         chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
 	noBrakeUntil atomic.Int64          // unix nanoseconds: writers do not brake before then
+	pinned       atomic.Bool           // a read pins the WAL: writers do not brake
 	writes       atomic.Int64          // write-lock releases, for sampling the WAL (conn.sampleWAL)
 	stats        fileStats             // checkpoint and WAL counters
 
