@@ -52,6 +52,9 @@
 //
 // The file's counters count since its first connection in this process
 // opened, and start again from zero if every connection to it closes.
+// They are the file's, not the *sql.DB's: two *sql.DB values open on one
+// file observe the same counts under two pool names, and one
+// sqlite3safe.file.path.
 //
 // # Databases that are not sqlite3-safe
 //

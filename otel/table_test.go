@@ -3,7 +3,10 @@ package otel
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +133,27 @@ func TestBindRejectsAMissingField(t *testing.T) {
 		}
 	}()
 	bind(reflect.TypeFor[sqlite3safe.FileStats](), []column{{field: "Gone", name: "x.gone"}})
+}
+
+// TestPackageDocListsEveryInstrument: the package documentation's list of
+// instruments names every instrument of the tables, with its unit, so it
+// cannot fall behind them.
+func TestPackageDocListsEveryInstrument(t *testing.T) {
+	src, err := os.ReadFile("register.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src[:strings.Index(string(src), "\npackage otel")])
+	line := regexp.MustCompile(`(?m)^//\t(\S+)\s+(\S+)\s`)
+	units := map[string]string{}
+	for _, m := range line.FindAllStringSubmatch(doc, -1) {
+		units[m[1]] = m[2]
+	}
+	for _, c := range append(append(slices.Clip(fileColumns), poolColumns...), checkpointsColumn) {
+		if u, ok := units[c.name]; !ok {
+			t.Errorf("the package documentation does not list %s", c.name)
+		} else if u != c.unit {
+			t.Errorf("the package documentation gives %s unit %s, not %s", c.name, u, c.unit)
+		}
+	}
 }

@@ -52,7 +52,10 @@
 //
 // The file's counters count since its first connection in this process
 // opened, and start again from zero if every connection to it closes;
-// Prometheus's rate and increase treat that as a counter reset.
+// Prometheus's rate and increase treat that as a counter reset. They are
+// the file's, not the *sql.DB's: collectors of two *sql.DB values open on
+// one file export the same counts under two db labels (sum by path, joined
+// through sqlite3safe_file_info, to count the file once).
 //
 // # Databases that are not sqlite3-safe
 //

@@ -3,6 +3,7 @@ package prometheus
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -130,4 +131,28 @@ func TestBindRejectsAMissingField(t *testing.T) {
 		}
 	}()
 	bind(reflect.TypeFor[sqlite3safe.FileStats](), []column{{"Gone", "gone_total", "", prom.CounterValue}}, nil)
+}
+
+// TestPackageDocListsEveryMetric: the package documentation's list of
+// metrics names every metric of the tables, so it cannot fall behind them.
+func TestPackageDocListsEveryMetric(t *testing.T) {
+	src, err := os.ReadFile("collector.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src[:strings.Index(string(src), "\npackage prometheus")])
+	names := []string{namespace + "_stats_up"}
+	for _, cols := range [][]column{fileColumns, poolColumns} {
+		for _, c := range cols {
+			names = append(names, namespace+"_"+c.name)
+		}
+	}
+	for _, n := range fileSpecialFields {
+		names = append(names, namespace+"_"+n)
+	}
+	for _, n := range names {
+		if !strings.Contains(doc, "//\t"+n) {
+			t.Errorf("the package documentation does not list %s", n)
+		}
+	}
 }
