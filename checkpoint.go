@@ -200,6 +200,7 @@ func startCheckpointer(f *fileState, open func() (sqliteConn, error), policy che
 		busyMS:    -1,
 		lastWrite: time.Now(),
 	}
+	f.walLimit.Store(policy.walLimit)
 	go cp.run(ctx)
 	return cp
 }

@@ -33,10 +33,14 @@ type LockTimeoutError struct {
 	Waited time.Duration
 	// Timeout is the lock timeout that was in force.
 	Timeout time.Duration
-	// Holder says who held the lock, as "held 5.1s by transaction begun
-	// at store.go:88", when the holder's connection had debug on
-	// (_safe_debug=1, [WithDebug]); else "".
+	// Holder says who held the lock when the wait ended, as "held 5.1s by
+	// transaction begun"; with debug on in the holder's connection
+	// (_safe_debug=1, [WithDebug]) also where: "… at store.go:88". "" if
+	// the lock had just been given back.
 	Holder string
+	// Queued is how many other requests were waiting for the lock when
+	// this wait ended.
+	Queued int
 }
 
 // Error says which file, how long, and what to look for.
@@ -44,6 +48,9 @@ func (e *LockTimeoutError) Error() string {
 	who := "another transaction or query holds it"
 	if e.Holder != "" {
 		who = e.Holder
+	}
+	if e.Queued > 0 {
+		who += fmt.Sprintf(", %d more waiting", e.Queued)
 	}
 	return fmt.Sprintf("sqlite3-safe: write lock on %s not acquired after %v (lock timeout %v): %s; "+
 		"if this goroutine holds a transaction, run its statements through the *sql.Tx, not the *sql.DB",

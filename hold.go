@@ -54,8 +54,8 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 		return c.lockError(err, waited)
 	}
 	c.held, c.holds = mode, 1
-	if c.debug && mode == lockExclusive {
-		c.file.holder.set(what)
+	if mode == lockExclusive {
+		c.file.holder.set(what, c.debug)
 	}
 	if waited > c.slowWait && c.logger != nil {
 		c.logger.Warn("sqlite3-safe: slow lock wait", "path", c.file.key, "waited", waited, "what", what)
@@ -66,7 +66,9 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 // lockError turns a failed wait into the error the caller gets.
 func (c *conn) lockError(err error, waited time.Duration) error {
 	if errors.Is(err, errTimedOut) {
-		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout, Holder: c.file.holder.describe()}
+		queued, _ := c.file.lock.queue()
+		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout,
+			Holder: c.file.holder.describe(), Queued: queued}
 	}
 	return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
 }
@@ -88,9 +90,7 @@ func (c *conn) releaseAll() {
 		return
 	}
 	if c.held == lockExclusive {
-		if c.debug {
-			c.file.holder.clear()
-		}
+		c.file.holder.clear()
 		c.sampleWAL()
 	}
 	c.file.lock.release(c.held)

@@ -9,24 +9,32 @@ import (
 	"time"
 )
 
-// holder records who holds a file's write lock, for _safe_debug=1 (and
-// [WithDebug]): what took it, where in the caller's code, and since when.
-// Connections without debug neither write nor clear it, so with debug off
-// the statement path never touches it.
+// holder records who holds a file's write lock: what took it (a
+// transaction, a statement, the checkpointer) and since when, always; and
+// where in the caller's code, only with _safe_debug=1 ([WithDebug]), since
+// finding the call site walks the stack. [Stats] shows it, and
+// [LockTimeoutError] messages name it.
 type holder struct {
 	mu    sync.Mutex // guards following fields
-	what  string     // "transaction begun", "statement", …; "" when not recorded
-	site  string     // file.go:line of the first caller outside database/sql, sqlmw and this package
+	what  string     // "transaction begun", "statement", …; "" when the lock is free
+	site  string     // file.go:line of the first caller outside database/sql, sqlmw and this package; "" without debug
 	since time.Time
 }
 
-// set records the current holder, at the caller's call site.
-func (h *holder) set(what string) { h.setSite(what, callSite()) }
+// set records the current holder; with debug, at the caller's call site.
+func (h *holder) set(what string, debug bool) {
+	site := ""
+	if debug {
+		site = callSite()
+	}
+	h.setSite(what, site)
+}
 
 // setSite records the current holder.
 func (h *holder) setSite(what, site string) {
+	now := time.Now()
 	h.mu.Lock()
-	h.what, h.site, h.since = what, site, time.Now()
+	h.what, h.site, h.since = what, site, now
 	h.mu.Unlock()
 }
 
@@ -36,15 +44,25 @@ func (h *holder) clear() {
 	h.mu.Unlock()
 }
 
-// describe returns "held 5.1s by transaction begun at store.go:88", or ""
-// if nothing is recorded.
-func (h *holder) describe() string {
+// get returns the current holder; what is "" when the lock is free.
+func (h *holder) get() (what, site string, since time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.what == "" {
+	return h.what, h.site, h.since
+}
+
+// describe returns "held 5.1s by transaction begun at store.go:88" (the
+// site only with debug), or "" if the lock is free.
+func (h *holder) describe() string {
+	what, site, since := h.get()
+	if what == "" {
 		return ""
 	}
-	return fmt.Sprintf("held %v by %s at %s", time.Since(h.since).Round(100*time.Millisecond), h.what, h.site)
+	s := fmt.Sprintf("held %v by %s", time.Since(since).Round(100*time.Millisecond), what)
+	if site != "" {
+		s += " at " + site
+	}
+	return s
 }
 
 // callSite walks up the stack past the machinery (this package, sqlmw,

@@ -63,6 +63,7 @@ type rwLock struct {
 // lockWaiter is one queued request. ready is closed, under rwLock.mu, when
 // the request is granted; after that the waiter owns the lock.
 type lockWaiter struct {
+	since time.Time // when it queued
 	mode  lockMode
 	bg    bool          // a background request (the checkpointer)
 	ready chan struct{} // closed when granted
@@ -170,7 +171,7 @@ func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, timeout time.Dura
 		return 0, 0, errTimedOut
 	}
 	bgMark := l.bgClockLocked(start)
-	w := &lockWaiter{mode: mode, bg: bg, ready: make(chan struct{})}
+	w := &lockWaiter{since: start, mode: mode, bg: bg, ready: make(chan struct{})}
 	elem := l.waiters.PushBack(w)
 	l.mu.Unlock()
 
@@ -235,6 +236,17 @@ wait:
 		storeMax(&l.stats.bgWaitMax, int64(behindBG))
 	}
 	return waited, behindBG, err
+}
+
+// queue returns how many requests wait for the lock and how long the
+// oldest of them has waited.
+func (l *rwLock) queue() (n int, oldest time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.waiters.Front(); e != nil {
+		oldest = time.Since(e.Value.(*lockWaiter).since)
+	}
+	return l.waiters.Len(), oldest
 }
 
 // bgPoll is how often a waiter whose timeout has run out looks again while
@@ -318,6 +330,7 @@ type fileState struct {
 	wake         chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
 	noBrakeUntil atomic.Int64          // unix nanoseconds: writers do not brake before then
 	pinned       atomic.Bool           // a read pins the WAL: writers do not brake
+	walLimit     atomic.Int64          // the checkpointer's WAL limit, for Stats; 0 without one
 	writes       atomic.Int64          // write-lock releases, for sampling the WAL (conn.sampleWAL)
 	stats        fileStats             // checkpoint and WAL counters
 

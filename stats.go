@@ -66,6 +66,21 @@ type FileStats struct {
 	WALPinnedMax time.Duration
 	WALPins      int64
 
+	// The write lock now: LockHolder is what holds it ("transaction
+	// begun", "statement", "manual transaction begun", "escalated
+	// checkpoint", …; "" when it is free), since LockHeldFor; LockHolderSite
+	// is where the holder took it (file:line), recorded only with debug on
+	// (_safe_debug=1, [WithDebug]). LockQueue is how many requests wait for
+	// it, and LockOldestWait how long the first of them has waited.
+	LockHolder     string
+	LockHolderSite string
+	LockHeldFor    time.Duration
+	LockQueue      int
+	LockOldestWait time.Duration
+
+	// WALLimit is the WAL size the checkpointer keeps the file under
+	// (_safe_wal_limit, [WithWALLimit]) when a checkpointer runs, else 0.
+	WALLimit int64
 	// WALBytes is the -wal file's size at the last sample, MaxWALBytes the
 	// largest seen.
 	WALBytes    int64
@@ -77,16 +92,29 @@ type FileStats struct {
 var ErrNotSafe = errors.New("sqlite3-safe: not a sqlite3-safe database (or opened with _safe=off)")
 
 // Stats returns the statistics of db's database file. It takes one
-// connection from db's pool for a moment, so it waits (honouring no
-// deadline) if the pool is exhausted.
+// connection from db's pool for a moment, so it waits if the pool is
+// exhausted; [StatsContext] bounds that wait.
 func Stats(db *sql.DB) (FileStats, error) {
-	conn, err := db.Conn(context.Background())
+	return StatsContext(context.Background(), db)
+}
+
+// StatsContext is [Stats] with a context: if db's pool has no connection
+// to spare, it waits until one is free or ctx ends (then it returns ctx's
+// error).
+func StatsContext(ctx context.Context, db *sql.DB) (FileStats, error) {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return FileStats{}, err
 	}
 	defer conn.Close()
+	return ConnStats(conn)
+}
+
+// ConnStats returns the statistics of the database file of a connection
+// the caller holds: it never waits for the pool.
+func ConnStats(conn *sql.Conn) (FileStats, error) {
 	var st FileStats
-	err = conn.Raw(func(dc any) error {
+	err := conn.Raw(func(dc any) error {
 		sc, ok := dc.(*safeConn)
 		if !ok {
 			return ErrNotSafe
@@ -95,6 +123,15 @@ func Stats(db *sql.DB) (FileStats, error) {
 		return nil
 	})
 	return st, err
+}
+
+// lockHolder is the write lock's holder now, for Stats.
+func (f *fileState) lockHolder() (what, site string, heldFor time.Duration) {
+	what, site, since := f.holder.get()
+	if what == "" {
+		return "", "", 0
+	}
+	return what, site, time.Since(since)
 }
 
 func (f *fileState) snapshot() FileStats {
@@ -119,9 +156,12 @@ func (f *fileState) snapshot() FileStats {
 		CheckpointWaitMax:  time.Duration(max(l.bgWaitMax.Load(), s.brakeWaitMax.Load())),
 		WALPins:            f.pin.pins.Load(),
 		WALPinnedMax:       time.Duration(f.pin.maxAge.Load()),
+		WALLimit:           f.walLimit.Load(),
 		WALBytes:           s.walBytes.Load(),
 		MaxWALBytes:        s.maxWALBytes.Load(),
 	}
+	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.lockHolder()
+	st.LockQueue, st.LockOldestWait = f.lock.queue()
 	if since := f.pin.since.Load(); since != 0 {
 		st.WALPinned = time.Since(time.Unix(0, since))
 	}
