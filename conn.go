@@ -33,6 +33,7 @@ type conn struct {
 	sc          sqliteConn    // immutable
 	file        *fileState    // immutable; one registry reference, given back by Close
 	lockTimeout time.Duration // immutable
+	maxWaiters  int           // immutable: fail at once when this many wait for the lock; 0 = no bound
 	wal         bool          // immutable: the journal is WAL (checkpoints)
 	lockReads   bool          // immutable: readers take the shared side (non-WAL or shared cache, SPEC §3.8)
 	queryOnly   bool          // immutable: the DSN set _query_only, so read-only transactions leave it alone

@@ -53,7 +53,8 @@
 //	                        or _timeout if given, else 5000; 0 = do not wait
 //	_safe_checkpoint=auto|off
 //	_safe_wal_limit=BYTES   WAL size limit, default 67108864; sets journal_size_limit
-//	_safe_debug=0|1         record who holds the write lock; ErrLockTimeout names it
+//	_safe_debug=0|1         record where the write-lock holder took it; ErrLockTimeout names it
+//	_safe_max_waiters=N     a write fails at once when N already wait for the lock; 0 = no bound
 //	_safe=off               behave exactly like driver "sqlite3"
 //
 // The environment variable SQLITE3_SAFE=off has the effect of _safe=off on

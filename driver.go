@@ -201,6 +201,7 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 		sc:          sc,
 		file:        files.acquire(key, id, start),
 		lockTimeout: c.info.cfg.lockTimeout,
+		maxWaiters:  c.info.cfg.maxWaiters,
 		wal:         wal,
 		lockReads:   !wal || c.info.sharedCache,
 		queryOnly:   c.info.queryOnly,

@@ -37,12 +37,15 @@ func (d *dsnInfo) sqliteDSN() string {
 	return d.path + "?" + strings.Join(d.params, "&")
 }
 
+// maxMaxWaiters bounds _safe_max_waiters.
+const maxMaxWaiters = 1 << 20
+
 // maxLockTimeout bounds _safe_lock_timeout (and a _busy_timeout taken as
 // the lock timeout).
 const maxLockTimeout = 24 * time.Hour
 
 // safeParams are the DSN parameters sqlite3-safe understands.
-const safeParams = "_safe, _safe_lock_timeout, _safe_checkpoint, _safe_wal_limit, _safe_debug"
+const safeParams = "_safe, _safe_lock_timeout, _safe_checkpoint, _safe_wal_limit, _safe_debug, _safe_max_waiters"
 
 // parseDSN validates dsn and removes the _safe_* parameters from it. base
 // holds the defaults from Options; forceOff (SQLITE3_SAFE=off) makes it a
@@ -197,6 +200,13 @@ func (c *config) setSafeParam(key, val string) error {
 			return fmt.Errorf("sqlite3-safe: DSN parameter _safe_wal_limit=%q: want a positive number of bytes", val)
 		}
 		c.walLimit = n
+	case "_safe_max_waiters":
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || n < 0 || n > maxMaxWaiters {
+			return fmt.Errorf("sqlite3-safe: DSN parameter _safe_max_waiters=%q: want a whole number of writers "+
+				"from 0 (no bound) to %d", val, maxMaxWaiters)
+		}
+		c.maxWaiters = int(n)
 	case "_safe_debug":
 		on, ok := parseBool(val)
 		if !ok {

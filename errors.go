@@ -23,6 +23,10 @@ var ErrLockTimeout = errors.New("sqlite3-safe: timed out waiting for the write l
 // interceptor turns it into a *LockTimeoutError, which knows the file.
 var errTimedOut = errors.New("sqlite3-safe: lock wait timed out")
 
+// errQueueFull is what rwLock.acquireBounded returns when the queue is at
+// its bound; the interceptor turns it into a *LockTimeoutError.
+var errQueueFull = errors.New("sqlite3-safe: lock queue full")
+
 // LockTimeoutError describes a write-lock wait that ran out. It matches
 // [ErrLockTimeout] with errors.Is and a [sqlite3.Error] with
 // Code == [sqlite3.ErrBusy] with errors.As.
@@ -41,10 +45,18 @@ type LockTimeoutError struct {
 	// Queued is how many other requests were waiting for the lock when
 	// this wait ended.
 	Queued int
+	// QueueFull reports a write refused without waiting, because Queued
+	// requests already waited and the queue is bounded (_safe_max_waiters,
+	// [WithMaxWaiters]).
+	QueueFull bool
 }
 
 // Error says which file, how long, and what to look for.
 func (e *LockTimeoutError) Error() string {
+	if e.QueueFull {
+		return fmt.Sprintf("sqlite3-safe: write lock on %s not queued for: %d requests already wait, the most "+
+			"the queue allows (_safe_max_waiters); try again later", e.Path, e.Queued)
+	}
 	who := "another transaction or query holds it"
 	if e.Holder != "" {
 		who = e.Holder

@@ -48,7 +48,7 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 	}
 	// The lock timeout counts only time behind other statements and
 	// transactions: a checkpoint's hold is waited out whatever the timeout.
-	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout)
+	waited, err := c.file.lock.acquireBounded(ctx, mode, c.lockTimeout, c.maxWaiters)
 	waited += braked
 	if err != nil {
 		return c.lockError(err, waited)
@@ -65,6 +65,10 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 
 // lockError turns a failed wait into the error the caller gets.
 func (c *conn) lockError(err error, waited time.Duration) error {
+	if errors.Is(err, errQueueFull) {
+		queued, _ := c.file.lock.queue()
+		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout, Queued: queued, QueueFull: true}
+	}
 	if errors.Is(err, errTimedOut) {
 		queued, _ := c.file.lock.queue()
 		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout,

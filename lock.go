@@ -76,6 +76,7 @@ type lockStats struct {
 	waitNanos atomic.Int64 // total time spent queued
 	maxWait   atomic.Int64 // longest single queueing, in nanoseconds
 	timeouts  atomic.Int64 // waits that ran out of lock timeout
+	rejected  atomic.Int64 // requests refused at once because the queue was full
 	bgWaits   atomic.Int64 // waits (of foreground requests) that met a background hold
 	bgWaitMax atomic.Int64 // longest part of one wait spent behind background holds, in nanoseconds
 }
@@ -135,6 +136,14 @@ func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Durati
 	return waited, err
 }
 
+// acquireBounded is acquire with a bound on the queue: if maxWaiters > 0
+// and that many requests already wait, it fails at once with
+// errQueueFull, leaving the lock and its queue unchanged.
+func (l *rwLock) acquireBounded(ctx context.Context, mode lockMode, timeout time.Duration, maxWaiters int) (waited time.Duration, err error) {
+	waited, _, err = l.acquireQueue(ctx, mode, timeout, false, maxWaiters)
+	return waited, err
+}
+
 // acquireAs takes the lock in mode, waiting in arrival order. It returns a
 // nil error once the lock is held; the caller must then call release(mode)
 // exactly once. waited is how long it queued (zero on the fast path), and
@@ -148,6 +157,12 @@ func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Durati
 // returns ctx.Err() or errTimedOut and leaves the lock unchanged: a grant
 // that raced with the failure is handed on to the next waiter.
 func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, timeout time.Duration, bg bool) (waited, behindBG time.Duration, err error) {
+	return l.acquireQueue(ctx, mode, timeout, bg, 0)
+}
+
+// acquireQueue is acquireAs with a bound on the queue (see
+// acquireBounded); maxWaiters <= 0 means none.
+func (l *rwLock) acquireQueue(ctx context.Context, mode lockMode, timeout time.Duration, bg bool, maxWaiters int) (waited, behindBG time.Duration, err error) {
 	if l.tryAcquireAs(mode, bg) {
 		return 0, 0, nil
 	}
@@ -169,6 +184,11 @@ func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, timeout time.Dura
 		l.mu.Unlock()
 		l.stats.timeouts.Add(1)
 		return 0, 0, errTimedOut
+	}
+	if maxWaiters > 0 && l.waiters.Len() >= maxWaiters {
+		l.mu.Unlock()
+		l.stats.rejected.Add(1)
+		return 0, 0, errQueueFull
 	}
 	bgMark := l.bgClockLocked(start)
 	w := &lockWaiter{since: start, mode: mode, bg: bg, ready: make(chan struct{})}

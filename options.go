@@ -85,6 +85,16 @@ func WithSlowLockWait(d time.Duration) Option {
 	})
 }
 
+// WithMaxWaiters bounds the queue for a file's write lock (DSN
+// _safe_max_waiters): when n requests already wait, a new write fails at
+// once, without queueing, with a [*LockTimeoutError] whose QueueFull is
+// set (it matches [ErrLockTimeout] and sqlite3.ErrBusy, like any lock
+// timeout). Zero, the default, means no bound. The bound counts the
+// waiters of the whole file, from every connection in the process.
+func WithMaxWaiters(n int) Option {
+	return optionFunc(func(c *config) { c.maxWaiters = max(n, 0) })
+}
+
 // WithPinWarning sets how long a read may keep the WAL from being
 // checkpointed (pin it) before the logger gets a warning naming the
 // statement (and, with [WithDebug], where it began). Zero or less means
@@ -126,6 +136,7 @@ type config struct {
 	logger         *slog.Logger
 	slowWait       time.Duration
 	pinWarning     time.Duration
+	maxWaiters     int // 0: no bound
 }
 
 func defaultConfig() config {

@@ -27,6 +27,9 @@ type FileStats struct {
 	LockWaitMax   time.Duration
 	// LockTimeouts counts waits that ended in [ErrLockTimeout].
 	LockTimeouts int64
+	// LockQueueFull counts writes refused at once because the lock's queue
+	// was at its bound (_safe_max_waiters, [WithMaxWaiters]).
+	LockQueueFull int64
 
 	// Checkpoints counts completed background checkpoints by mode.
 	Checkpoints map[CheckpointMode]int64
@@ -143,6 +146,7 @@ func (f *fileState) snapshot() FileStats {
 		LockWaitTotal:      time.Duration(l.waitNanos.Load()),
 		LockWaitMax:        time.Duration(l.maxWait.Load()),
 		LockTimeouts:       l.timeouts.Load(),
+		LockQueueFull:      l.rejected.Load(),
 		Checkpoints:        make(map[CheckpointMode]int64, numCheckpointModes),
 		CheckpointsBusy:    s.ckptBusy.Load(),
 		FramesCheckpointed: s.frames.Load(),
