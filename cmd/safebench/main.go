@@ -87,11 +87,20 @@
 // percentiles, WAL size over time; .png or .svg). A progress bar goes to
 // stderr when it is a terminal.
 //
-// Exit status: 0 when the run completed and sqlite3-safe had no errors and
-// intact chains (errors from the other configurations are results, not
-// failures; so are missed targets); 1 when sqlite3-safe had errors or broke
-// a chain, or a database could not be set up; 2 for bad flags, with a
-// one-line message naming the flag and nothing written.
+// # Exit status
+//
+//   - 0: the run completed, and sqlite3-safe had no errors and intact
+//     chains (errors of the other configurations are results, not
+//     failures; so are missed targets).
+//   - 1: sqlite3-safe had errors or broke a chain, or a database or a
+//     result file could not be written.
+//   - 2: bad flags: a one-line message naming the flag, and nothing
+//     written.
+//   - 130 (SIGINT) or 143 (SIGTERM): interrupted. The procs children are
+//     killed and the run directory is removed before the exit (with -keep
+//     and -dir, the directory stays). On Linux a child also dies if the
+//     parent is killed outright; anywhere, a child stops when its stdin,
+//     the parent's pipe, closes.
 package main
 
 import (
@@ -116,19 +125,32 @@ func main() {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(childMain(spec, os.Stdin, os.Stdout, os.Stderr))
 	}
-	// An interrupted run still removes its directory: a stopped starve or
-	// mixed run can leave gigabytes of WAL behind.
+	// An interrupted run kills its procs children (they would go on
+	// writing into a deleted directory) and still removes its directory:
+	// a stopped starve or mixed run can leave gigabytes of WAL behind.
+	// The exit status is 128 + the signal's number: 130 for SIGINT, 143
+	// for SIGTERM. The goroutine ends the process; nothing waits for it.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-sig
+		s := <-sig
+		killChildren()
 		if dir := removeOnInterrupt.Load(); dir != nil {
 			os.RemoveAll(*dir)
 		}
-		fmt.Fprintln(os.Stderr, "safebench: interrupted")
-		os.Exit(130)
+		fmt.Fprintf(os.Stderr, "safebench: interrupted (%v)\n", s)
+		os.Exit(signalStatus(s))
 	}()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// signalStatus is the exit status after signal s: 128 + its number, as a
+// shell reports a process the signal killed.
+func signalStatus(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return 128 + int(syscall.SIGTERM)
+	}
+	return 128 + int(syscall.SIGINT)
 }
 
 // removeOnInterrupt is the run directory main removes if the run is

@@ -14,11 +14,20 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary stand in for the command when the procs
-// workload re-executes it as a child.
+// asMainEnv, when set, makes the test binary run main, so that a test can
+// start the command as a process of its own (and signal it).
+const asMainEnv = "SAFEBENCH_TEST_AS_MAIN"
+
+// TestMain lets the test binary stand in for the command: as a procs child
+// when the procs workload re-executes it, as the command when asMainEnv is
+// set.
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(childMain(spec, os.Stdin, os.Stdout, os.Stderr))
+	}
+	if os.Getenv(asMainEnv) != "" {
+		main()
+		return
 	}
 	// Under -race every process sleeps 1 s at exit (the race runtime's
 	// atexit_sleep_ms) unless told otherwise: spare the procs children.
