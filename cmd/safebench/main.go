@@ -77,15 +77,49 @@
 // # Output
 //
 // A table per workload on stdout: for each configuration and op, the
-// median of the runs' ops/s with min–max, the ratio of the median to
-// sqlite3-safe's, ns/op (overhead only), the medians of the runs' p50, p99
-// and p99.9 latencies of successful ops (from HDR histograms), errors by
-// kind summed over the runs, whether the chain was intact in every run,
-// and the largest WAL file seen. Then the issue-4 targets that the run can
-// judge, met or missed, with the numbers. -json FILE writes every run and
-// the summaries; -report FILE writes charts (throughput, latency
-// percentiles, WAL size over time; .png or .svg). A progress bar goes to
-// stderr when it is a terminal.
+// median of the runs' ops/s (OPS/S) and their lowest and highest (MIN-MAX),
+// the ratio of the median to sqlite3-safe's (x SAFE), ns/op (overhead
+// only), the medians of the runs' p50, p99 and p99.9 latencies of
+// successful ops (from HDR histograms), errors by kind summed over the
+// runs, whether the chain was intact in every run, and the largest WAL
+// file seen. A "-" cell means the column does not apply: one run (MIN-MAX),
+// not overhead (NS/OP), no successful op (latencies), no chain (CHAIN), no
+// -wal file (MAX WAL); the legend under the tables says so too. Then the
+// targets that the run can judge, each stated in words (for example
+// "write ops/s >= 1.0x sqlite3-tuned"), met or missed, with the numbers.
+//
+// -json FILE writes every run and the summaries; -report FILE writes charts
+// (.png or .svg): per workload, throughput (one panel per op), latency
+// percentiles and the WAL's size over time in one run per configuration
+// (on a log scale; the title says which run). Stdout has only the tables.
+// Stderr has errors, one line per result file written ("safebench: wrote
+// -json FILE", "safebench: wrote -report FILE") and, when it is a
+// terminal, a progress bar.
+//
+// # Flags
+//
+// Which workloads use a flag is also in -h.
+//
+//   - -workload LIST, -configs LIST, -count N: what runs, and how often
+//     (see above). Soak takes neither -configs nor -count.
+//   - -dir DIR: the run directory is made under DIR (default: the system's
+//     temporary directory); point it at the disk your service uses.
+//   - -keep: with -dir, keep the run directory and its databases.
+//   - -json FILE, -report FILE: result files (see Output).
+//   - -goroutines G, -blocks K: ledger.
+//   - -writers W: mixed, soak. -readers R: mixed, starve, soak.
+//   - -duration D: mixed, starve, soak.
+//   - -wal-limit BYTES: starve (sqlite3-safe's _safe_wal_limit).
+//   - -ops N: overhead. -rows N: mixed, overhead.
+//   - -procs N, -proc-goroutines G, -proc-blocks K: procs.
+//   - -render-docs JSON -docs MD: run nothing; rewrite the generated
+//     regions of the Markdown file MD (between <!-- generated:NAME --> and
+//     <!-- /generated:NAME -->) from the results JSON of an earlier -json
+//     run: go run ./cmd/safebench -render-docs docs/safebench-results.json
+//     -docs docs/performance.md
+//
+// Soak uses only -duration, -writers, -readers, -json, -dir and -keep, and
+// refuses the other flags (exit status 2) rather than ignore them.
 //
 // # Exit status
 //
@@ -246,12 +280,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "safebench: -json: %v\n", err)
 			return 1
 		}
+		fmt.Fprintf(stderr, "safebench: wrote -json %s\n", o.jsonPath)
 	}
 	if o.reportPath != "" {
 		if err := rep.writeCharts(o.reportPath); err != nil {
 			fmt.Fprintf(stderr, "safebench: -report: %v\n", err)
 			return 1
 		}
+		fmt.Fprintf(stderr, "safebench: wrote -report %s\n", o.reportPath)
 	}
 	if bad := rep.safeFailures(); bad != "" {
 		fmt.Fprintf(stderr, "safebench: %s\n", bad)
@@ -260,34 +296,66 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// parseFlags parses and checks args. Every error names the flag.
-func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	o := &options{}
+// listFlags are the flags newFlagSet keeps as text, parsed by parseFlags.
+type listFlags struct{ workloads, configs *string }
+
+// soakFlags are the flags -workload soak uses; it refuses the others
+// rather than ignore them.
+var soakFlags = []string{"workload", "duration", "writers", "readers", "json", "dir", "keep"}
+
+// newFlagSet defines every flag, storing into o. Each flag's usage starts
+// with the workloads that use it, when not all do.
+func newFlagSet(o *options) (*flag.FlagSet, listFlags) {
 	fs := flag.NewFlagSet("safebench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported on one line by run
-	workloads := fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all; or soak alone (sqlite3-safe for -duration, heap, goroutines and open files every second)")
-	configs := fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four)")
-	fs.IntVar(&o.count, "count", 1, "repeat every workload on every configuration `N` times (interleaved); medians are reported")
+	var l listFlags
+	l.workloads = fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all; or soak alone (sqlite3-safe for -duration; uses only -duration, -writers, -readers, -json, -dir, -keep)")
+	l.configs = fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "all but soak: configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four)")
+	fs.IntVar(&o.count, "count", 1, "all but soak: repeat every workload on every configuration `N` times (interleaved); medians are reported")
 	fs.StringVar(&o.dir, "dir", "", "put the databases in a new directory under `DIR` (default: a temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the databases and the run directory under -dir")
-	fs.StringVar(&o.jsonPath, "json", "", "write every run and the summaries as JSON to `FILE`")
-	fs.StringVar(&o.reportPath, "report", "", "write charts to `FILE` (.png or .svg)")
+	fs.StringVar(&o.jsonPath, "json", "", "write every run and the summaries as JSON to `FILE` (soak: its samples)")
+	fs.StringVar(&o.reportPath, "report", "", "all but soak: write charts to `FILE` (.png or .svg)")
 	fs.IntVar(&o.goroutines, "goroutines", 100, "ledger: goroutines appending at once")
 	fs.IntVar(&o.blocks, "blocks", 20, "ledger: blocks each goroutine appends")
-	fs.IntVar(&o.writers, "writers", 4, "mixed: writer goroutines")
-	fs.IntVar(&o.readers, "readers", 4, "mixed, starve: reader goroutines")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, starve: how long each run lasts")
-	fs.Int64Var(&o.walLimit, "wal-limit", 4<<20, "starve: sqlite3-safe's _safe_wal_limit in `BYTES`, and the limit the target is judged by")
+	fs.IntVar(&o.writers, "writers", 4, "mixed, soak: writer goroutines")
+	fs.IntVar(&o.readers, "readers", 4, "mixed, starve, soak: reader goroutines")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, starve, soak: how long each run lasts")
+	fs.Int64Var(&o.walLimit, "wal-limit", 4<<20, "starve: sqlite3-safe's _safe_wal_limit in `BYTES`, and the limit its WAL is judged by")
 	fs.IntVar(&o.ops, "ops", 20000, "overhead: timed operations of each kind per run")
 	fs.IntVar(&o.rows, "rows", 10000, "mixed, overhead: rows the table is seeded with before the timing starts")
 	fs.IntVar(&o.procs, "procs", 4, "procs: processes writing the file at once")
 	fs.IntVar(&o.procGoroutines, "proc-goroutines", 4, "procs: goroutines appending in each process")
 	fs.IntVar(&o.procBlocks, "proc-blocks", 50, "procs: blocks each goroutine appends")
+	return fs, l
+}
+
+// helpTrailer follows the flags in -h.
+const helpTrailer = `
+Tables go to stdout. Messages go to stderr: errors, the progress bar (on a
+terminal), and one line for each result file written:
+  safebench: wrote -json FILE
+  safebench: wrote -report FILE
+
+Exit status:
+  0    the run completed; sqlite3-safe had no errors and intact chains
+  1    sqlite3-safe had errors or broke a chain, or a database or result file could not be written
+  2    bad flags (one line naming the flag; nothing written)
+  130  interrupted by SIGINT (children killed, run directory removed)
+  143  terminated by SIGTERM (children killed, run directory removed)
+`
+
+// parseFlags parses and checks args. Every error names the flag.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs, lists := newFlagSet(o)
+	workloads, configs := lists.workloads, lists.configs
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
 			fmt.Fprintln(stderr, "usage: safebench [flags]   (go doc ./cmd/safebench for the workloads and configurations)")
 			fs.PrintDefaults()
+			fmt.Fprint(stderr, helpTrailer)
 			return nil, err
 		}
 		// The flag package's messages name the flag: "invalid value "x"
@@ -304,6 +372,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if slices.Contains(o.workloads, "soak") && len(o.workloads) > 1 {
 		return nil, usagef("-workload: soak runs alone")
+	}
+	if slices.Contains(o.workloads, "soak") {
+		var ignored []string
+		fs.Visit(func(f *flag.Flag) {
+			if !slices.Contains(soakFlags, f.Name) {
+				ignored = append(ignored, "-"+f.Name)
+			}
+		})
+		if len(ignored) > 0 {
+			return nil, usagef("%s: -workload soak does not use it (soak takes -duration, -writers, -readers, -json, -dir, -keep)", strings.Join(ignored, ", "))
+		}
 	}
 	if o.configs, err = parseList("-configs", *configs, knownConfigs, allConfigs); err != nil {
 		return nil, err
