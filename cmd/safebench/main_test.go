@@ -279,7 +279,8 @@ func TestSVGReport(t *testing.T) {
 	}
 	checkNonEmpty(t, svg, "<?xml")
 	data, _ := os.ReadFile(svg)
-	for _, want := range []string{"ledger: throughput", "starve: WAL size over time", "sqlite3-tuned"} {
+	for _, want := range []string{"ledger: append throughput", "starve: write throughput", "starve: read throughput",
+		"starve: WAL against sqlite3-safe", "ledger: WAL size over time", "the only run", "sqlite3-tuned"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the SVG does not contain %q", want)
 		}
