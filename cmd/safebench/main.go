@@ -209,6 +209,8 @@ type options struct {
 	keep       bool
 	jsonPath   string
 	reportPath string
+	renderDocs string // -render-docs: a results JSON to render from instead of running
+	docsPath   string // -docs: the Markdown file whose generated regions are rewritten
 
 	goroutines, blocks                int           // ledger
 	writers, readers                  int           // mixed (both), starve (readers)
@@ -236,6 +238,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "safebench: %v\n", err)
 		return 2
+	}
+
+	if o.renderDocs != "" {
+		return runRenderDocs(o, stdout, stderr)
 	}
 
 	// The run directory is the last check of the input: a -dir that cannot
@@ -299,6 +305,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 // listFlags are the flags newFlagSet keeps as text, parsed by parseFlags.
 type listFlags struct{ workloads, configs *string }
 
+// renderFlags are the flags -render-docs takes.
+var renderFlags = []string{"render-docs", "docs", "report"}
+
 // soakFlags are the flags -workload soak uses; it refuses the others
 // rather than ignore them.
 var soakFlags = []string{"workload", "duration", "writers", "readers", "json", "dir", "keep"}
@@ -327,6 +336,8 @@ func newFlagSet(o *options) (*flag.FlagSet, listFlags) {
 	fs.IntVar(&o.procs, "procs", 4, "procs: processes writing the file at once")
 	fs.IntVar(&o.procGoroutines, "proc-goroutines", 4, "procs: goroutines appending in each process")
 	fs.IntVar(&o.procBlocks, "proc-blocks", 50, "procs: blocks each goroutine appends")
+	fs.StringVar(&o.renderDocs, "render-docs", "", "run nothing: load the results `JSON` of an earlier -json run, print its tables, and with -docs and -report rewrite those files from it")
+	fs.StringVar(&o.docsPath, "docs", "", "with -render-docs: rewrite the regions of the Markdown `FILE` between <!-- generated:NAME --> and <!-- /generated:NAME -->")
 	return fs, l
 }
 
@@ -364,6 +375,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q (flags only)", fs.Arg(0))
+	}
+	if o.renderDocs != "" {
+		var others []string
+		fs.Visit(func(f *flag.Flag) {
+			if !slices.Contains(renderFlags, f.Name) {
+				others = append(others, "-"+f.Name)
+			}
+		})
+		if len(others) > 0 {
+			return nil, usagef("%s: -render-docs runs nothing and takes only -docs and -report", strings.Join(others, ", "))
+		}
+		if fi, err := os.Stat(o.renderDocs); err != nil {
+			return nil, usagef("-render-docs: %v", err)
+		} else if fi.IsDir() {
+			return nil, usagef("-render-docs: %s is a directory", o.renderDocs)
+		}
+		if o.docsPath != "" {
+			if fi, err := os.Stat(o.docsPath); err != nil {
+				return nil, usagef("-docs: %v", err)
+			} else if fi.IsDir() {
+				return nil, usagef("-docs: %s is a directory", o.docsPath)
+			}
+		}
+	} else if o.docsPath != "" {
+		return nil, usagef("-docs: only with -render-docs")
 	}
 
 	var err error

@@ -327,6 +327,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-json", filepath.Join(missing, "r.json")}, "-json"},
 		{[]string{"-json", dir}, "-json"},
 		{[]string{"-nosuch"}, "-nosuch"},
+		{[]string{"-render-docs", missing}, "-render-docs"},
+		{[]string{"-render-docs", file, "-workload", "ledger"}, "-render-docs"},
+		{[]string{"-docs", file}, "-docs"},
 		{[]string{"ledger"}, "flags only"},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -247,7 +247,8 @@ func (r *report) workloadTitle(w string) string {
 	return w
 }
 
-// writeText writes the tables and the targets.
+// writeText writes the header, the tables, the legend, the first errors
+// and the targets.
 func (r *report) writeText(w io.Writer) {
 	o := r.opts
 	m := r.Machine
@@ -264,7 +265,29 @@ func (r *report) writeText(w io.Writer) {
 	if m.SafeEnv != "" {
 		fmt.Fprintf(w, "warning: %s=%s is set in the environment: sqlite3-safe may run as plain sqlite3\n", sqlite3safe.EnvVar, m.SafeEnv)
 	}
-	for _, wl := range o.workloads {
+	r.writeTables(w)
+	fmt.Fprint(w, "\n"+legend(slices.Contains(o.workloads, "overhead")))
+	for _, s := range r.Summaries {
+		if s.FirstError != "" {
+			fmt.Fprintf(w, "first error, %s %s %s: %s\n", s.Workload, s.Config, s.Op, abbreviate(s.FirstError, 100))
+		}
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\ntargets (sqlite3-safe, plain DSN, against the best hand-made configuration):")
+		for _, t := range r.Targets {
+			verdict := "MISSED"
+			if t.Met {
+				verdict = "met"
+			}
+			fmt.Fprintf(w, "  %-6s %s: %s -- %s\n", verdict, t.Workload, t.Goal, t.Result)
+		}
+	}
+}
+
+// writeTables writes one table per workload, each after an empty line and
+// its title.
+func (r *report) writeTables(w io.Writer) {
+	for _, wl := range r.opts.workloads {
 		fmt.Fprintf(w, "\n%s\n", r.workloadTitle(wl))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "CONFIG\tOP\tOPS/S\tMIN-MAX\tx SAFE\tNS/OP\tP50\tP99\tP99.9\tERRORS\tCHAIN\tMAX WAL")
@@ -296,22 +319,6 @@ func (r *report) writeText(w io.Writer) {
 				errorsString(s), chainString(s), walString(s))
 		}
 		tw.Flush()
-	}
-	fmt.Fprint(w, "\n"+legend(slices.Contains(o.workloads, "overhead")))
-	for _, s := range r.Summaries {
-		if s.FirstError != "" {
-			fmt.Fprintf(w, "first error, %s %s %s: %s\n", s.Workload, s.Config, s.Op, abbreviate(s.FirstError, 100))
-		}
-	}
-	if len(r.Targets) > 0 {
-		fmt.Fprintln(w, "\ntargets (sqlite3-safe, plain DSN, against the best hand-made configuration):")
-		for _, t := range r.Targets {
-			verdict := "MISSED"
-			if t.Met {
-				verdict = "met"
-			}
-			fmt.Fprintf(w, "  %-6s %s: %s -- %s\n", verdict, t.Workload, t.Goal, t.Result)
-		}
 	}
 }
 
