@@ -91,7 +91,9 @@
 // -json FILE writes every run and the summaries; -report FILE writes charts
 // (.png or .svg): per workload, throughput (one panel per op), latency
 // percentiles and the WAL's size over time in one run per configuration
-// (on a log scale; the title says which run). Stdout has only the tables.
+// (the title says which run; on a log scale, except starve's, which is
+// linear, up to twice sqlite3-safe's limit, and names the lines that leave
+// it). One legend, above the panels, serves them all. Stdout has only the tables.
 // Stderr has errors, one line per result file written ("safebench: wrote
 // -json FILE", "safebench: wrote -report FILE") and, when it is a
 // terminal, a progress bar.
@@ -112,11 +114,13 @@
 //   - -wal-limit BYTES: starve (sqlite3-safe's _safe_wal_limit).
 //   - -ops N: overhead. -rows N: mixed, overhead.
 //   - -procs N, -proc-goroutines G, -proc-blocks K: procs.
-//   - -render-docs JSON -docs MD: run nothing; rewrite the generated
-//     regions of the Markdown file MD (between <!-- generated:NAME --> and
-//     <!-- /generated:NAME -->) from the results JSON of an earlier -json
-//     run: go run ./cmd/safebench -render-docs docs/safebench-results.json
-//     -docs docs/performance.md
+//   - -render-docs JSON [-docs MD] [-report FILE]: run nothing; load the
+//     results JSON of an earlier -json run, print its tables to stdout as
+//     the run did, rewrite the generated regions of the Markdown file MD
+//     (between <!-- generated:NAME --> and <!-- /generated:NAME -->) and
+//     redraw its charts. The documentation's numbers come from this:
+//
+//	go run ./cmd/safebench -render-docs docs/safebench-results.json -docs docs/performance.md -report docs/safebench-results.png > docs/safebench-results.txt
 //
 // Soak uses only -duration, -writers, -readers, -json, -dir and -keep, and
 // refuses the other flags (exit status 2) rather than ignore them.
