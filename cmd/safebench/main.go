@@ -104,33 +104,26 @@
 //
 //   - -workload LIST, -configs LIST, -count N: what runs, and how often
 //     (see above). Soak takes neither -configs nor -count.
-//
 //   - -dir DIR: the run directory is made under DIR (default: the system's
 //     temporary directory); point it at the disk your service uses.
-//
 //   - -keep: with -dir, keep the run directory and its databases.
-//
 //   - -json FILE, -report FILE: result files (see Output).
-//
 //   - -goroutines G, -blocks K: ledger.
-//
 //   - -writers W: mixed, soak. -readers R: mixed, starve, soak.
-//
 //   - -duration D: mixed, starve, soak.
-//
 //   - -wal-limit BYTES: starve (sqlite3-safe's _safe_wal_limit).
-//
 //   - -ops N: overhead. -rows N: mixed, overhead.
-//
 //   - -procs N, -proc-goroutines G, -proc-blocks K: procs.
-//
 //   - -render-docs JSON [-docs MD] [-report FILE]: run nothing; load the
 //     results JSON of an earlier -json run, print its tables to stdout as
 //     the run did, rewrite the generated regions of the Markdown file MD
 //     (between <!-- generated:NAME --> and <!-- /generated:NAME -->) and
-//     redraw its charts. The documentation's numbers come from this:
+//     redraw its charts.
 //
-//     go run ./cmd/safebench -render-docs docs/safebench-results.json -docs docs/performance.md -report docs/safebench-results.png > docs/safebench-results.txt
+// The documentation's numbers come from -render-docs, run from the
+// repository root:
+//
+//	go run ./cmd/safebench -render-docs docs/safebench-results.json -docs docs/performance.md -report docs/safebench-results.png > docs/safebench-results.txt
 //
 // Soak uses only -duration, -writers, -readers, -json, -dir and -keep, and
 // refuses the other flags (exit status 2) rather than ignore them.
