@@ -103,6 +103,7 @@ var fragments = map[string]func(r *report) (string, error){
 	"run-command":         fragRunCommand,
 	"machine":             fragMachine,
 	"runs":                func(r *report) (string, error) { return strconv.Itoa(r.opts.count), nil },
+	"cpus":                func(r *report) (string, error) { return strconv.Itoa(r.Machine.CPUs), nil },
 	"workloads":           fragWorkloads,
 	"tuned-dsn":           func(*report) (string, error) { return "`?" + tunedQuery + "`", nil },
 	"tables":              fragTables,
