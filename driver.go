@@ -107,6 +107,12 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 			return nil, fmt.Errorf("sqlite3-safe: naming in-memory database: %w", err)
 		}
 		name := "sqlite3safe-" + hex.EncodeToString(b[:])
+		c.memKey = "memory:" + name
+		if info.readOnly {
+			// mode=ro or immutable=1: an empty database no one can write;
+			// one per connection, as go-sqlite3 has it, is the same.
+			break
+		}
 		// In a DSN that is not a file: URI, go-sqlite3 never lets SQLite
 		// see SQLite's URI parameters; now that it is one, they must go.
 		isURI := strings.HasPrefix(info.path, "file:")
@@ -119,7 +125,6 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 			params = append(params, p)
 		}
 		c.dsn = "file:" + name + "?" + strings.Join(params, "&")
-		c.memKey = "memory:" + name
 	case memNamedShared:
 		c.memKey = "memory:" + strings.TrimPrefix(info.path, "file:")
 		if strings.Contains(c.dsn, "vfs=memdb") {
@@ -130,9 +135,9 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 }
 
 // sqliteURIParams are the query parameters SQLite itself reads in a file:
-// URI.
+// URI, but vfs, which go-sqlite3 hands to SQLite whatever the name.
 var sqliteURIParams = map[string]bool{
-	"mode": true, "cache": true, "vfs": true, "immutable": true, "nolock": true, "psow": true, "modeof": true,
+	"mode": true, "cache": true, "immutable": true, "nolock": true, "psow": true, "modeof": true,
 }
 
 func (d *dsnInfo) passthrough() bool { return d.cfg.passthrough }

@@ -145,6 +145,12 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 	vfs := params.Get("vfs")
 	if strings.HasPrefix(d.path, "file:") {
 		uri = parseSQLiteURI(d.sqliteDSN())
+		if uri.invalid != "" {
+			// SQLite refuses it when it opens the URI; so does sqlite3-safe,
+			// now (its in-memory databases would otherwise drop it).
+			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s: SQLite knows mode=ro, rw, rwc or memory "+
+				"(never more access than an earlier mode), and cache=shared or private", uri.invalid)
+		}
 		name = uri.name
 		if uri.vfs != "" {
 			vfs = uri.vfs
@@ -193,6 +199,7 @@ type sqliteURI struct {
 	cache     string // the last cache=
 	vfs       string // the last vfs=
 	immutable bool   // the first immutable=, as sqlite3_uri_boolean reads it
+	invalid   string // a mode= or cache= value SQLite refuses, as "mode=x"; "" if none
 }
 
 // parseSQLiteURI takes a "file:" URI apart as SQLite does: %XX escapes
@@ -217,6 +224,7 @@ func parseSQLiteURI(s string) sqliteURI {
 	}
 	u := sqliteURI{name: sqliteUnescape(rawPath)}
 	immutableSeen := false
+	allowed := 6 // SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, as go-sqlite3 opens
 	for _, seg := range strings.Split(rawQuery, "&") {
 		k, v, _ := strings.Cut(seg, "=")
 		key, val := sqliteUnescape(k), sqliteUnescape(v)
@@ -225,9 +233,19 @@ func parseSQLiteURI(s string) sqliteURI {
 		}
 		switch key {
 		case "mode":
+			// SQLite's open flags: a mode may not ask for more than the
+			// flags so far allow (after mode=ro, rw and rwc are refused).
 			u.mode = val
+			m, ok := map[string]int{"ro": 1, "rw": 2, "rwc": 6, "memory": 0x80}[val]
+			if (!ok || m&^0x80 > allowed) && u.invalid == "" {
+				u.invalid = "mode=" + val
+			}
+			allowed = m
 		case "cache":
 			u.cache = val
+			if val != "shared" && val != "private" && u.invalid == "" {
+				u.invalid = "cache=" + val
+			}
 		case "vfs":
 			u.vfs = val
 		case "immutable":

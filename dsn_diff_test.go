@@ -33,7 +33,7 @@ var dsnCases = []string{
 	"_query_only=1", "_query_only=0&_query_only=1", "_secure_delete=fast", "_cslike=true", "_cslike=2",
 	"_loc=auto", "_loc=UTC", "_loc=No/Such_Zone", "_loc=", "_mutex=no", "_mutex=full", "_mutex=", "_mutex=x",
 	"_auto_vacuum=incremental", "_vacuum=9", "_stmt_cache_size=4", "_stmt_cache_size=-1", "=", "=x", "=1",
-	"a;b=1", "_fk=%zz", "x=%41", "%6Dode=memory", "mode=%6Demory", "immutable=1&immutable=0",
+	"a;b=1", "_fk=%zz", "x=%41", "mode=memory#", "mode=memory#&cache=shared", "_fk=1#x", "%6Dode=memory", "mode=%6Demory", "immutable=1&immutable=0",
 	"mode=ro&mode=rwc", "cache=shared&_busy_timeout=", "mode=memory&_journal_mode=",
 }
 
@@ -53,15 +53,21 @@ var dsnParamPool = map[string][]string{
 
 // dsnOutcome is what one driver did with a DSN.
 type dsnOutcome struct {
-	err      error  // from open, CREATE/INSERT or the read back
-	journal  string // PRAGMA journal_mode after the statements
-	file     bool   // the database file exists after Close
-	rows     int    // rows with x = 42 in the file after Close; -1: none readable
-	fileErr  string // why the file could not be read, if it exists
-	refusedS bool   // the error is sqlite3-safe's refusal of a journal or locking mode
+	err      error    // from open, CREATE/INSERT or the read back
+	journal  string   // PRAGMA journal_mode after the statements
+	file     bool     // a database file exists after Close
+	files    []string // the names of the files in the directory, but journals
+	rows     int      // rows with x = 42 in the file after Close; -1: none readable
+	fileErr  string   // why the file could not be read, if it exists
+	refusedS bool     // the error is sqlite3-safe's refusal of a journal or locking mode
 }
 
-func runDSN(t testing.TB, driver, dir string, file bool, pre uint8, query string) dsnOutcome {
+// dsnNames are the names the differential test opens: a file in the
+// test's directory (plainly, percent-escaped), the in-memory and the
+// temporary database, a file in a directory that does not exist.
+var dsnNames = []string{"x.db", "x%2Edb", ":memory:", "", "nodir/x.db"}
+
+func runDSN(t testing.TB, driver, dir string, file bool, pre, name uint8, query string) dsnOutcome {
 	path := filepath.Join(dir, "x.db")
 	switch pre % 3 {
 	case 1, 2: // an existing database, in rollback or WAL mode
@@ -79,6 +85,12 @@ func runDSN(t testing.TB, driver, dir string, file bool, pre uint8, query string
 		_ = db.Close()
 	}
 	dsn := path
+	switch n := dsnNames[int(name)%len(dsnNames)]; n {
+	case ":memory:", "":
+		dsn = n
+	default:
+		dsn = filepath.Join(dir, n)
+	}
 	if file {
 		dsn = "file:" + dsn
 	}
@@ -119,18 +131,31 @@ func runDSN(t testing.TB, driver, dir string, file bool, pre uint8, query string
 			strings.HasPrefix(msg, "sqlite3-safe: DSN parameter _locking") ||
 			strings.Contains(msg, "after PRAGMA journal_mode=WAL")
 	}
+	// The database files left in the directory, and the rows in them.
 	o.rows = -1
-	if _, err := os.Stat(path); err == nil {
-		o.file = true
-		db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasSuffix(n, "-wal") || strings.HasSuffix(n, "-shm") || strings.HasSuffix(n, "-journal") {
+			continue
+		}
+		o.files = append(o.files, n)
+		db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, n)+"?mode=ro")
+		var rows int
 		if err == nil {
-			err = db.QueryRow("SELECT count(*) FROM t WHERE x = 42").Scan(&o.rows)
+			err = db.QueryRow("SELECT count(*) FROM t WHERE x = 42").Scan(&rows)
 			_ = db.Close()
 		}
 		if err != nil {
-			o.fileErr = err.Error()
+			o.fileErr += n + ": " + err.Error() + "; "
+			continue
 		}
+		o.rows = max(o.rows, 0) + rows
 	}
+	o.file = len(o.files) > 0
 	return o
 }
 
@@ -139,11 +164,12 @@ func runDSN(t testing.TB, driver, dir string, file bool, pre uint8, query string
 // differences: sqlite3-safe refuses a non-WAL journal mode and
 // locking_mode=EXCLUSIVE where go-sqlite3 applies them, and runs a file in
 // WAL mode where the file can be WAL.
-func checkDSNDifferential(t *testing.T, file bool, pre uint8, query string) {
+func checkDSNDifferential(t *testing.T, file bool, pre, name uint8, query string) {
 	t.Helper()
-	plain := runDSN(t, "sqlite3", t.TempDir(), file, pre, query)
-	safe := runDSN(t, sqlite3safe.DriverName, t.TempDir(), file, pre, query)
-	desc := fmt.Sprintf("file:%v pre:%d query %q\n sqlite3: %+v\n safe:    %+v", file, pre%3, query, plain, safe)
+	plain := runDSN(t, "sqlite3", plainDir(t), file, pre, name, query)
+	safe := runDSN(t, sqlite3safe.DriverName, plainDir(t), file, pre, name, query)
+	desc := fmt.Sprintf("file:%v pre:%d name:%q query %q\n sqlite3: %+v\n safe:    %+v",
+		file, pre%3, dsnNames[int(name)%len(dsnNames)], query, plain, safe)
 	if safe.refusedS {
 		// Refused where go-sqlite3 would apply the mode: it then either
 		// failed too or ran in a non-WAL journal (or locking) mode.
@@ -155,7 +181,7 @@ func checkDSNDifferential(t *testing.T, file bool, pre uint8, query string) {
 	if (plain.err == nil) != (safe.err == nil) {
 		t.Fatalf("open or first statements: outcomes differ: %s", desc)
 	}
-	if plain.file != safe.file || plain.rows != safe.rows {
+	if fmt.Sprint(plain.files) != fmt.Sprint(safe.files) || plain.rows != safe.rows {
 		t.Fatalf("file on disk differs: %s", desc)
 	}
 	if plain.err != nil {
@@ -165,18 +191,42 @@ func checkDSNDifferential(t *testing.T, file bool, pre uint8, query string) {
 	case safe.journal == plain.journal:
 	case safe.journal == "wal" && plain.file && plain.journal != "memory":
 		// The intended difference: sqlite3-safe makes the file WAL.
+	case safe.journal == "memory" && dsnNames[int(name)%len(dsnNames)] == "" && !plain.file:
+		// SQLite's temporary database (an empty name) is private and gone
+		// on close, like an in-memory one; sqlite3-safe gives it the
+		// in-memory treatment (one per *sql.DB), so it never touches disk.
 	default:
 		t.Fatalf("journal mode differs: %s", desc)
 	}
 }
 
+// plainDir is a fresh temporary directory whose path has no character a
+// URI gives a meaning to (t.TempDir's carries the test name, with '#').
+func plainDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "sqlite3safe-dsn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
 func TestDSNMeansWhatItMeansToGoSQLite3(t *testing.T) {
-	for _, q := range dsnCases {
-		for _, file := range []bool{false, true} {
-			for pre := range uint8(3) {
-				t.Run(fmt.Sprintf("%s/file=%v/pre=%d", q, file, pre), func(t *testing.T) {
-					checkDSNDifferential(t, file, pre, q)
-				})
+	for name := range uint8(len(dsnNames)) {
+		pres := uint8(1) // only a name in the directory meets an existing file
+		if name < 2 {
+			pres = 3
+		}
+		for _, q := range dsnCases {
+			for _, file := range []bool{false, true} {
+				if !file && dsnNames[name] == "" && q != "" {
+					continue // "?query": go-sqlite3 takes it all as a file name, in the working directory
+				}
+				for pre := range pres {
+					t.Run(fmt.Sprintf("%q/%s/file=%v/pre=%d", dsnNames[name], q, file, pre), func(t *testing.T) {
+						checkDSNDifferential(t, file, pre, name, q)
+					})
+				}
 			}
 		}
 	}
@@ -189,19 +239,17 @@ func TestDSNMeansWhatItMeansToGoSQLite3(t *testing.T) {
 // and the same journal behaviour through both drivers, WAL aside.
 func FuzzDSNDifferential(f *testing.F) {
 	for i, q := range dsnCases {
-		f.Add(i%2 == 0, uint8(i%3), q, uint64(0))
+		f.Add(i%2 == 0, uint8(i%3), uint8(i%len(dsnNames)), q, uint64(0))
 	}
-	f.Add(true, uint8(0), "", uint64(1))
-	f.Add(false, uint8(1), "_fk=1", uint64(2))
+	f.Add(true, uint8(0), uint8(0), "", uint64(1))
+	f.Add(false, uint8(1), uint8(2), "_fk=1", uint64(2))
 	keys := make([]string, 0, len(dsnParamPool))
 	for k := range dsnParamPool {
 		keys = append(keys, k)
 	}
 	slicesSort(keys)
-	f.Fuzz(func(t *testing.T, file bool, pre uint8, query string, seed uint64) {
-		// '#' ends a file: URI for SQLite (not for go-sqlite3's own
-		// parameters); not covered yet.
-		if strings.ContainsAny(query, "\x00#") || strings.Contains(query, "_safe") || len(query) > 200 {
+	f.Fuzz(func(t *testing.T, file bool, pre, name uint8, query string, seed uint64) {
+		if strings.ContainsAny(query, "\x00") || strings.Contains(query, "_safe") || len(query) > 200 {
 			t.Skip()
 		}
 		if seed != 0 {
@@ -217,7 +265,10 @@ func FuzzDSNDifferential(f *testing.F) {
 			}
 			query = strings.Join(parts, "&")
 		}
-		checkDSNDifferential(t, file, pre, query)
+		if !file && dsnNames[int(name)%len(dsnNames)] == "" && query != "" {
+			t.Skip() // "?query": go-sqlite3 takes it all as a file name, in the working directory
+		}
+		checkDSNDifferential(t, file, pre, name, query)
 	})
 }
 
