@@ -39,15 +39,19 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 		// The WAL is over its limit: wait for the checkpoint (checkpoint.go).
 		var err error
 		if braked, err = c.file.waitBrake(ctx, c.lockTimeout); err != nil {
-			return c.lockError(err, braked)
+			return c.lockError(err, mode, braked)
 		}
 	}
-	waited, err := c.file.lock.acquire(ctx, mode, c.lockTimeout-braked)
+	var gid uint64
+	if mode == lockShared {
+		gid = goroutineID() // a nested read by this goroutine never queues (lock.go)
+	}
+	waited, err := c.file.lock.acquireAs(ctx, mode, gid, c.lockTimeout-braked)
 	waited += braked
 	if err != nil {
-		return c.lockError(err, waited)
+		return c.lockError(err, mode, waited)
 	}
-	c.held, c.holds = mode, 1
+	c.held, c.holds, c.heldBy = mode, 1, gid
 	if c.debug && mode == lockExclusive {
 		c.file.holder.set(what)
 	}
@@ -57,12 +61,17 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 	return nil
 }
 
-// lockError turns a failed wait into the error the caller gets.
-func (c *conn) lockError(err error, waited time.Duration) error {
+// lockError turns a failed wait for mode into the error the caller gets.
+func (c *conn) lockError(err error, mode lockMode, waited time.Duration) error {
 	if errors.Is(err, errTimedOut) {
-		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout, Holder: c.file.holder.describe()}
+		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout,
+			Holder: c.file.holder.describe(), Read: mode == lockShared}
 	}
-	return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
+	side := "write lock"
+	if mode == lockShared {
+		side = "lock for reading"
+	}
+	return fmt.Errorf("sqlite3-safe: waiting for the %s on %s: %w", side, c.file.key, err)
 }
 
 // unhold gives back one hold; the last one gives the lock back.
@@ -87,6 +96,6 @@ func (c *conn) releaseAll() {
 		}
 		c.sampleWAL()
 	}
-	c.file.lock.release(c.held)
-	c.held, c.holds = lockNone, 0
+	c.file.lock.releaseAs(c.held, c.heldBy)
+	c.held, c.holds, c.heldBy = lockNone, 0, 0
 }

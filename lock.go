@@ -1,9 +1,12 @@
 package sqlite3safe
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,26 +29,43 @@ type lockMode uint8
 
 const (
 	lockNone      lockMode = iota
-	lockShared             // readers, non-WAL databases only (SPEC §3.8)
+	lockShared             // readers, on databases that are not WAL (in-memory, shared cache)
 	lockExclusive          // the one writer
 )
 
-// rwLock is a first-come-first-served reader/writer lock whose waits honour
-// a context and a timeout. In WAL mode only the exclusive side is used: it
-// is the per-file write lock. In non-WAL mode readers take the shared side.
+// rwLock is a reader/writer lock whose waits honour a context and a
+// timeout. In WAL mode only the exclusive side is used: it is the per-file
+// write lock. In non-WAL mode readers take the shared side.
 //
-// Fairness: a request that cannot be granted at once joins a FIFO queue, and
-// a request is never granted ahead of an earlier one still queued, so a
-// stream of readers cannot starve a writer and no writer overtakes another.
+// Who goes first:
+//   - A read asked for by a goroutine that already holds the shared side
+//     (the N+1 pattern: its rows are open and it runs one more query per
+//     row) is granted at once, even if writers are queued. Such a read must
+//     never wait for a writer that is itself waiting for that goroutine's
+//     rows to close: the wait could only end in the lock timeout. Holders
+//     are known by goroutine (see acquireAs); a read that takes the shared
+//     side on behalf of another goroutine's open rows (rows handed to
+//     worker goroutines, one per row) is not recognised and queues.
+//   - Every other request that cannot be granted at once joins a FIFO queue
+//     and is never granted ahead of an earlier one still queued: a stream
+//     of new readers cannot starve a writer, a queued writer goes before
+//     later readers, and no writer overtakes another.
+//
+// What remains for a writer: it waits for the readers that hold the shared
+// side when it arrives, and for the nested reads those same goroutines run
+// before they close their rows; a goroutine that keeps its rows open and
+// keeps reading holds it off for as long as it does so, up to the writer's
+// lock timeout (then ErrLockTimeout).
 //
 // An rwLock is safe for concurrent use by multiple goroutines. It is not
 // re-entrant: a goroutine that holds it and asks again waits for itself,
 // which ends in the lock timeout, never in a hang.
 type rwLock struct {
-	mu      sync.Mutex // guards following fields
-	writer  bool       // the exclusive side is held
-	readers int        // holders of the shared side
-	waiters list.List  // of *lockWaiter, in arrival order
+	mu      sync.Mutex     // guards following fields
+	writer  bool           // the exclusive side is held
+	readers int            // holders of the shared side
+	readBy  map[uint64]int // goroutine id -> shared holds it took (acquireAs); lazily made
+	waiters list.List      // of *lockWaiter, in arrival order
 
 	stats lockStats // atomics; no lock needed
 }
@@ -54,6 +74,7 @@ type rwLock struct {
 // the request is granted; after that the waiter owns the lock.
 type lockWaiter struct {
 	mode  lockMode
+	gid   uint64        // the goroutine asking (acquireAs), or 0
 	ready chan struct{} // closed when granted
 }
 
@@ -66,6 +87,17 @@ type lockStats struct {
 	timeouts  atomic.Int64 // waits that ran out of lock timeout
 }
 
+// grantableLocked reports whether a new request for mode by goroutine gid
+// (0: unknown) may be granted now, without queueing: it is compatible with
+// what is held, and either nobody is queued or it is a read by a goroutine
+// that already holds the shared side. l.mu must be held.
+func (l *rwLock) grantableLocked(mode lockMode, gid uint64) bool {
+	if !l.compatibleLocked(mode) {
+		return false
+	}
+	return l.waiters.Len() == 0 || (mode == lockShared && gid != 0 && l.readBy[gid] > 0)
+}
+
 // compatibleLocked reports whether a request for mode could be granted now,
 // ignoring the queue. l.mu must be held.
 func (l *rwLock) compatibleLocked(mode lockMode) bool {
@@ -75,21 +107,29 @@ func (l *rwLock) compatibleLocked(mode lockMode) bool {
 	return !l.writer
 }
 
-func (l *rwLock) grantLocked(mode lockMode) {
+func (l *rwLock) grantLocked(mode lockMode, gid uint64) {
 	if mode == lockExclusive {
 		l.writer = true
-	} else {
-		l.readers++
+		return
+	}
+	l.readers++
+	if gid != 0 {
+		if l.readBy == nil {
+			l.readBy = map[uint64]int{}
+		}
+		l.readBy[gid]++
 	}
 }
 
 // tryAcquire takes the lock in mode if that is possible without waiting
-// and nobody is queued ahead. It never blocks.
-func (l *rwLock) tryAcquire(mode lockMode) bool {
+// (see grantableLocked). It never blocks.
+func (l *rwLock) tryAcquire(mode lockMode) bool { return l.tryAcquireAs(mode, 0) }
+
+func (l *rwLock) tryAcquireAs(mode lockMode, gid uint64) bool {
 	l.mu.Lock()
-	ok := l.waiters.Len() == 0 && l.compatibleLocked(mode)
+	ok := l.grantableLocked(mode, gid)
 	if ok {
-		l.grantLocked(mode)
+		l.grantLocked(mode, gid)
 	}
 	l.mu.Unlock()
 	if ok {
@@ -98,7 +138,8 @@ func (l *rwLock) tryAcquire(mode lockMode) bool {
 	return ok
 }
 
-// acquire takes the lock in mode, waiting in arrival order. It returns a
+// acquire takes the lock in mode, waiting in arrival order (but see
+// rwLock for readers joining readers). It returns a
 // nil error once the lock is held; the caller must then call release(mode)
 // exactly once. waited is how long it queued (zero on the fast path).
 //
@@ -107,7 +148,14 @@ func (l *rwLock) tryAcquire(mode lockMode) bool {
 // ctx.Err() or errTimedOut and leaves the lock unchanged: a grant that raced
 // with the failure is handed on to the next waiter.
 func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Duration) (waited time.Duration, err error) {
-	if l.tryAcquire(mode) {
+	return l.acquireAs(ctx, mode, 0, timeout)
+}
+
+// acquireAs is acquire on behalf of goroutine gid (goroutineID; 0 when
+// unknown), which must then give the hold back with releaseAs(mode, gid).
+// A read by a goroutine that already holds the shared side never queues.
+func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, gid uint64, timeout time.Duration) (waited time.Duration, err error) {
+	if l.tryAcquireAs(mode, gid) {
 		return 0, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -121,13 +169,13 @@ func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Durati
 	start := time.Now()
 	l.mu.Lock()
 	// Re-check under the lock: the holder may have released since tryAcquire.
-	if l.waiters.Len() == 0 && l.compatibleLocked(mode) {
-		l.grantLocked(mode)
+	if l.grantableLocked(mode, gid) {
+		l.grantLocked(mode, gid)
 		l.mu.Unlock()
 		l.stats.acquired.Add(1)
 		return 0, nil
 	}
-	w := &lockWaiter{mode: mode, ready: make(chan struct{})}
+	w := &lockWaiter{mode: mode, gid: gid, ready: make(chan struct{})}
 	elem := l.waiters.PushBack(w)
 	l.mu.Unlock()
 
@@ -148,7 +196,7 @@ func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Durati
 			// Granted while we were giving up: we hold it, so give it back
 			// (release wakes whoever is next).
 			l.mu.Unlock()
-			l.release(mode)
+			l.releaseAs(mode, gid)
 		default:
 			wasFront := l.waiters.Front() == elem
 			l.waiters.Remove(elem)
@@ -178,13 +226,22 @@ func (l *rwLock) recordWait(d time.Duration) {
 
 // release gives back one hold of mode. Releasing what is not held is a
 // programming error in this package and panics.
-func (l *rwLock) release(mode lockMode) {
+func (l *rwLock) release(mode lockMode) { l.releaseAs(mode, 0) }
+
+// releaseAs gives back one hold of mode taken by acquireAs for gid; any
+// goroutine may call it.
+func (l *rwLock) releaseAs(mode lockMode, gid uint64) {
 	l.mu.Lock()
 	switch {
 	case mode == lockExclusive && l.writer:
 		l.writer = false
-	case mode == lockShared && l.readers > 0:
+	case mode == lockShared && l.readers > 0 && (gid == 0 || l.readBy[gid] > 0):
 		l.readers--
+		if gid != 0 {
+			if l.readBy[gid]--; l.readBy[gid] == 0 {
+				delete(l.readBy, gid)
+			}
+		}
 	default:
 		l.mu.Unlock()
 		panic("sqlite3-safe: rwLock released more than held")
@@ -201,10 +258,31 @@ func (l *rwLock) wakeLocked() {
 		if !l.compatibleLocked(w.mode) {
 			return
 		}
-		l.grantLocked(w.mode)
+		l.grantLocked(w.mode, w.gid)
 		l.waiters.Remove(e)
 		close(w.ready)
 	}
+}
+
+// goroutineID returns the calling goroutine's id, read from the first line
+// of its stack trace ("goroutine 123 [running]:"), or 0 if that fails. It
+// costs about a microsecond; only reads on databases where readers take
+// the lock call it.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b, ok := bytes.CutPrefix(b, []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		b = b[:i]
+	}
+	id, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // registry is the per-file lock registry: one fileState per database
