@@ -373,10 +373,10 @@ func (cp *checkpointer) truncateIdle(ctx context.Context) error {
 // as the holder, so that a writer's messages can say a checkpoint held it.
 func (cp *checkpointer) lockWrite(ctx context.Context, wait time.Duration, what string) error {
 	if wait <= 0 {
-		if !cp.f.lock.tryAcquireAs(lockExclusive, true) {
+		if !cp.f.lock.tryAcquireReq(lockReq{mode: lockExclusive, bg: true}) {
 			return errTimedOut
 		}
-	} else if _, _, err := cp.f.lock.acquireAs(ctx, lockExclusive, wait, true); err != nil {
+	} else if _, _, err := cp.f.lock.acquireReq(ctx, lockReq{mode: lockExclusive, bg: true}, wait); err != nil {
 		return err
 	}
 	cp.f.holder.setSite(what, "the background checkpointer")

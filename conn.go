@@ -47,6 +47,7 @@ type conn struct {
 	// Owned by the goroutine database/sql lets use the connection.
 	held       lockMode        // what this connection holds of file.lock (hold.go)
 	holds      int             // holders sharing held: statements, rows, a transaction
+	heldBy     uint64          // the goroutine that took held in shared mode (lock.go's acquireAs), or 0
 	tx         txState         // BeginTx or manual transaction, if any
 	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed     bool

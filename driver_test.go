@@ -178,6 +178,13 @@ func TestSharedCacheFileTakesReadLocks(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { _, err := db.Exec("INSERT INTO t VALUES (2)"); done <- err }()
 	time.Sleep(50 * time.Millisecond)
+	// A nested read while the writer waits for the rows: it joins the
+	// rows' read at once instead of queueing behind the writer.
+	start := time.Now()
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM t").Scan(&n))
+	assert.Equal(t, 1, n)
+	assert.Less(t, time.Since(start), 4*time.Second, "the nested read waited for the queued writer")
 	require.NoError(t, rows.Close()) // the writer may go now
 	select {
 	case err := <-done:
@@ -614,9 +621,36 @@ func TestMemoryDatabase(t *testing.T) {
 	}
 }
 
+// nestedRead keeps rows open and runs one more query through db per row,
+// as an N+1 loop does.
+func nestedRead(db *sql.DB) error {
+	rows, err := db.Query("SELECT x FROM t LIMIT 5")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x, n int
+		if err := rows.Scan(&x); err != nil {
+			return err
+		}
+		if err := db.QueryRow("SELECT count(*) FROM t WHERE x = ?", x).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("row %d read but not counted", x)
+		}
+	}
+	return rows.Err()
+}
+
 func TestMemoryConcurrent(t *testing.T) {
+	// Writers beside N+1 readers: a read queued behind a writer that waits
+	// for that read's own rows would end in the lock timeout.
 	db := openDB(t, sqlite3safe.DriverName, ":memory:")
-	db.SetMaxOpenConns(8)
+	// Each reader needs two connections at once (its rows and the nested
+	// read); fewer in the pool would deadlock in database/sql itself.
+	db.SetMaxOpenConns(8 + 2*8)
 	mustExec(t, db, "CREATE TABLE t(x)")
 	errs := make(chan error, 16)
 	for g := range 16 {
@@ -626,8 +660,7 @@ func TestMemoryConcurrent(t *testing.T) {
 				if g%2 == 0 {
 					_, err = db.Exec("INSERT INTO t VALUES (?)", i)
 				} else {
-					var n int
-					err = db.QueryRow("SELECT count(*) FROM t").Scan(&n)
+					err = nestedRead(db)
 				}
 			}
 			errs <- err

@@ -24,9 +24,9 @@ type dsnInfo struct {
 	params      []string // the raw "k=v" segments go-sqlite3 gets, in order
 	cfg         config
 	memory      memoryKind
-	readOnly    bool // mode=ro or immutable=1: the file may not be WAL and cannot become it
+	readOnly    bool // a file: URI's mode=ro or immutable=1: the file may not be WAL and cannot become it
 	queryOnly   bool // _query_only is on for every connection
-	sharedCache bool // cache=shared on a file: readers take the shared side of the lock (§3.8)
+	sharedCache bool // a file: URI's cache=shared on a file: readers take the shared side of the lock
 }
 
 // sqliteDSN reassembles the DSN for go-sqlite3, without _safe_* parameters.
@@ -55,13 +55,12 @@ const safeParams = "_safe, _safe_lock_timeout, _safe_checkpoint, _safe_wal_limit
 func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 	d := &dsnInfo{path: dsn, cfg: base}
 	query := ""
-	if i := strings.IndexByte(dsn, '?'); i >= 0 {
+	// go-sqlite3 reads parameters only after a '?' that is not the first
+	// character: "?x=1" is a file name.
+	if i := strings.IndexByte(dsn, '?'); i >= 1 {
 		d.path, query = dsn[:i], dsn[i+1:]
 	}
 	seen := map[string]bool{}
-	busy := ""
-	mode, cache, vfs := "", "", ""
-	var conflict error // refused unless in pass-through
 	for _, seg := range strings.Split(query, "&") {
 		if seg == "" {
 			continue
@@ -71,11 +70,11 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %q: %w", rawKey, err)
 		}
-		val, err := url.QueryUnescape(rawVal)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s: %w", key, err)
-		}
 		if key == "_safe" || strings.HasPrefix(key, "_safe_") {
+			val, err := url.QueryUnescape(rawVal)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s: %w", key, err)
+			}
 			if seen[key] {
 				return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s is given more than once; give it once", key)
 			}
@@ -85,39 +84,6 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 			}
 			continue // not for go-sqlite3
 		}
-		switch key {
-		case "_journal_mode", "_journal":
-			if !strings.EqualFold(val, "WAL") && conflict == nil {
-				conflict = fmt.Errorf("sqlite3-safe: DSN parameter %s=%s conflicts with the WAL journal mode "+
-					"sqlite3-safe enforces; remove it, or open with _safe=off to keep go-sqlite3's behaviour", key, val)
-			}
-		case "_locking_mode", "_locking":
-			if strings.EqualFold(val, "EXCLUSIVE") && conflict == nil {
-				conflict = fmt.Errorf("sqlite3-safe: DSN parameter %s=%s would lock every connection but one out "+
-					"of the database; remove it, or open with _safe=off", key, val)
-			}
-		case "_busy_timeout", "_timeout":
-			if _, err := strconv.ParseInt(val, 10, 64); err != nil && conflict == nil {
-				conflict = fmt.Errorf("sqlite3-safe: DSN parameter %s=%q: want a whole number of milliseconds", key, val)
-			}
-			if key == "_timeout" || busy == "" { // go-sqlite3 lets _timeout win
-				busy = val
-			}
-		case "mode":
-			mode = val
-		case "cache":
-			cache = val
-		case "vfs":
-			vfs = val
-		case "immutable":
-			if b, ok := parseBool(val); ok && b {
-				d.readOnly = true
-			}
-		case "_query_only":
-			if b, ok := parseBool(val); ok && b {
-				d.queryOnly = true
-			}
-		}
 		d.params = append(d.params, seg)
 	}
 	if forceOff {
@@ -126,12 +92,45 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 	if d.cfg.passthrough {
 		return d, nil
 	}
-	if conflict != nil {
-		return nil, conflict
+	// What go-sqlite3 makes of its parameters: url.ParseQuery, the first
+	// value of a key, an alias (_timeout, _journal, _locking) over the long
+	// name when both are given, and an empty value ignored. It refuses a
+	// query url.ParseQuery refuses; so does sqlite3-safe, now.
+	params, err := url.ParseQuery(strings.Join(d.params, "&"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite3-safe: DSN parameters: %w", err)
 	}
-	if !d.cfg.lockTimeoutSet && busy != "" {
-		ms, _ := strconv.ParseInt(busy, 10, 64) // validated above
-		d.cfg.lockTimeout = time.Duration(min(max(ms, 0), int64(maxLockTimeout/time.Millisecond))) * time.Millisecond
+	if key, val := goSQLiteParam(params, "_journal_mode", "_journal"); val != "" {
+		switch strings.ToUpper(val) {
+		case "WAL":
+		case "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF":
+			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s=%s conflicts with the WAL journal mode "+
+				"sqlite3-safe enforces; remove it, or open with _safe=off to keep go-sqlite3's behaviour", key, val)
+		default:
+			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s=%q: want WAL (or no value)", key, val)
+		}
+	}
+	if key, val := goSQLiteParam(params, "_locking_mode", "_locking"); val != "" {
+		switch strings.ToUpper(val) {
+		case "NORMAL":
+		case "EXCLUSIVE":
+			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s=%s would lock every connection but one out "+
+				"of the database; remove it, or open with _safe=off", key, val)
+		default:
+			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s=%q: want NORMAL (or no value)", key, val)
+		}
+	}
+	if key, val := goSQLiteParam(params, "_busy_timeout", "_timeout"); val != "" {
+		ms, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s=%q: want a whole number of milliseconds", key, val)
+		}
+		if !d.cfg.lockTimeoutSet {
+			d.cfg.lockTimeout = time.Duration(min(max(ms, 0), int64(maxLockTimeout/time.Millisecond))) * time.Millisecond
+		}
+	}
+	if _, val := goSQLiteParam(params, "_query_only"); val != "" {
+		d.queryOnly, _ = parseBool(val)
 	}
 	if d.cfg.lockTimeout < 0 {
 		return nil, fmt.Errorf("sqlite3-safe: lock timeout %v is negative; use 0 for no wait", d.cfg.lockTimeout)
@@ -139,30 +138,185 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 	if d.cfg.walLimit <= 0 {
 		return nil, fmt.Errorf("sqlite3-safe: WAL limit %d is not positive", d.cfg.walLimit)
 	}
-	if mode == "ro" {
-		d.readOnly = true
+
+	// What SQLite makes of the name. go-sqlite3 hands SQLite the part
+	// before '?' unless the DSN starts with "file:", so SQLite's URI
+	// parameters (mode, cache, immutable, vfs) count only in a file: URI;
+	// go-sqlite3 itself passes its vfs parameter to sqlite3_open_v2 in
+	// either case, and a vfs in the URI overrides it.
+	name, uri := d.path, sqliteURI{}
+	vfs := params.Get("vfs")
+	if strings.HasPrefix(d.path, "file:") {
+		uri = parseSQLiteURI(d.sqliteDSN())
+		if uri.invalid != "" {
+			// SQLite refuses it when it opens the URI; so does sqlite3-safe,
+			// now (its in-memory databases would otherwise drop it).
+			return nil, fmt.Errorf("sqlite3-safe: DSN parameter %s: SQLite knows mode=ro, rw, rwc or memory "+
+				"(never more access than an earlier mode), and cache=shared or private", uri.invalid)
+		}
+		name = uri.name
+		if uri.vfs != "" {
+			vfs = uri.vfs
+		}
 	}
-	name := strings.TrimPrefix(d.path, "file:")
+	d.readOnly = uri.mode == "ro" || uri.immutable
 	switch {
-	case d.path == "" || d.path == ":memory:" || name == ":memory:" || (mode == "memory" && name == ""):
+	case name == "" || name == ":memory:":
 		// "" is SQLite's private temporary database, which cannot be WAL;
 		// it is treated like ":memory:".
 		d.memory = memPrivate
-	case mode == "memory" && cache == "shared" && strings.HasPrefix(d.path, "file:"):
+	case uri.mode == "memory" && uri.cache == "shared":
 		d.memory = memNamedShared
-	case mode == "memory":
+	case uri.mode == "memory":
 		d.memory = memPrivate
 	case vfs == "memdb":
 		// SQLite's memdb VFS: its own sharing rules (a name starting with
 		// "/" is shared in the process), kept as go-sqlite3 has them.
 		d.memory = memNamedShared
-	case cache == "shared":
+	case uri.cache == "shared":
 		// Shared-cache connections take table locks that SQLite reports
 		// as SQLITE_LOCKED, which no busy timeout waits for: readers must
 		// take the shared side of the lock, as in non-WAL mode.
 		d.sharedCache = true
 	}
 	return d, nil
+}
+
+// goSQLiteParam looks a parameter up as go-sqlite3's Open does: the last
+// of names that is present wins (aliases come last), and its first value
+// counts. With none present go-sqlite3 looks up the empty key, and so does
+// this.
+func goSQLiteParam(params url.Values, names ...string) (key, val string) {
+	for _, n := range names {
+		if _, ok := params[n]; ok {
+			key = n
+		}
+	}
+	return key, params.Get(key)
+}
+
+// sqliteURI is what SQLite takes from a file: URI (sqlite3ParseUri).
+type sqliteURI struct {
+	name      string // the file name, decoded; "" for a temporary database
+	mode      string // the last mode=, as given (SQLite compares exactly)
+	cache     string // the last cache=
+	vfs       string // the last vfs=
+	immutable bool   // the first immutable=, as sqlite3_uri_boolean reads it
+	invalid   string // a mode= or cache= value SQLite refuses, as "mode=x"; "" if none
+}
+
+// parseSQLiteURI takes a "file:" URI apart as SQLite does: %XX escapes
+// decoded (a decoded '&' or '=' separates nothing, %00 cuts the rest of the
+// part), '#' ends the URI, a parameter with an empty name is skipped, and
+// "file://localhost/p" and "file:///p" name "/p".
+func parseSQLiteURI(s string) sqliteURI {
+	s = strings.TrimPrefix(s, "file:")
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	rawPath, rawQuery, _ := strings.Cut(s, "?")
+	if rest, ok := strings.CutPrefix(rawPath, "//"); ok {
+		host, p, _ := strings.Cut(rest, "/")
+		if host != "" && host != "localhost" {
+			return sqliteURI{name: "//" + rest} // SQLite refuses it; not memory
+		}
+		rawPath = "/" + p
+		if p == "" && !strings.Contains(rest, "/") {
+			rawPath = ""
+		}
+	}
+	u := sqliteURI{name: sqliteUnescape(rawPath)}
+	immutableSeen := false
+	allowed := 6 // SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, as go-sqlite3 opens
+	for _, seg := range strings.Split(rawQuery, "&") {
+		k, v, _ := strings.Cut(seg, "=")
+		key, val := sqliteUnescape(k), sqliteUnescape(v)
+		if key == "" {
+			continue
+		}
+		switch key {
+		case "mode":
+			// SQLite's open flags: a mode may not ask for more than the
+			// flags so far allow (after mode=ro, rw and rwc are refused).
+			u.mode = val
+			m, ok := map[string]int{"ro": 1, "rw": 2, "rwc": 6, "memory": 0x80}[val]
+			if (!ok || m&^0x80 > allowed) && u.invalid == "" {
+				u.invalid = "mode=" + val
+			}
+			allowed = m
+		case "cache":
+			u.cache = val
+			if val != "shared" && val != "private" && u.invalid == "" {
+				u.invalid = "cache=" + val
+			}
+		case "vfs":
+			u.vfs = val
+		case "immutable":
+			if !immutableSeen {
+				immutableSeen = true
+				u.immutable = sqliteBoolean(val)
+			}
+		}
+	}
+	return u
+}
+
+// sqliteUnescape decodes %XX as SQLite's URI parser does: an invalid
+// escape stays as it is, and %00 ends the string.
+func sqliteUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+			if c == 0 {
+				break
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// sqliteBoolean reads a URI boolean as sqlite3_uri_boolean does: a leading
+// digit means its integer value (truncated to a byte), else on/yes/true
+// (any case) are true.
+func sqliteBoolean(v string) bool {
+	if v != "" && '0' <= v[0] && v[0] <= '9' {
+		// sqlite3Atoi: leading zeros skipped, more than 10 digits or more
+		// than 2147483647 reads as 0.
+		v = strings.TrimLeft(v, "0")
+		n, digits := int64(0), 0
+		for ; digits < len(v) && '0' <= v[digits] && v[digits] <= '9'; digits++ {
+			if digits < 11 {
+				n = n*10 + int64(v[digits]-'0')
+			}
+		}
+		if digits > 10 || n > 2147483647 {
+			return false
+		}
+		return byte(n) != 0
+	}
+	switch strings.ToLower(v) {
+	case "on", "yes", "true":
+		return true
+	}
+	return false
 }
 
 // setSafeParam applies one _safe_* DSN parameter.

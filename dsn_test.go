@@ -38,6 +38,24 @@ func TestParseDSN(t *testing.T) {
 		{dsn: "a.db?_journal_mode=wal&_query_only=1", sqlite: "a.db?_journal_mode=wal&_query_only=1", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit, queryOnly: true},
 		{dsn: "a.db?&&_safe_debug=0&", sqlite: "a.db", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
 		{dsn: "a%20b.db?_sa%66e=off", sqlite: "a%20b.db", timeout: DefaultLockTimeout, pass: true, ckpt: true, walLimit: DefaultWALLimit},
+		// As go-sqlite3 reads them: SQLite's URI parameters only in a
+		// file: URI; empty values ignored; an alias over the long name;
+		// the first of repeated values; '?' first is part of the name.
+		{dsn: "a.db?mode=memory", sqlite: "a.db?mode=memory", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?mode=ro&immutable=1", sqlite: "a.db?mode=ro&immutable=1", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "file:a.db?immutable=256", sqlite: "file:a.db?immutable=256", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "file:a.db?mode=rw&mode=ro", sqlite: "file:a.db?mode=rw&mode=ro", timeout: DefaultLockTimeout, readOnly: true, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "file:%3Amemory%3A", sqlite: "file:%3Amemory%3A", timeout: DefaultLockTimeout, memory: memPrivate, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "file:a.db?%6Dode=%6Demory", sqlite: "file:a.db?%6Dode=%6Demory", timeout: DefaultLockTimeout, memory: memPrivate, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_busy_timeout=", sqlite: "a.db?_busy_timeout=", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_busy_timeout=x&_timeout=7", sqlite: "a.db?_busy_timeout=x&_timeout=7", timeout: 7 * time.Millisecond, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_timeout=8&_timeout=x", sqlite: "a.db?_timeout=8&_timeout=x", timeout: 8 * time.Millisecond, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_journal_mode=&_journal=", sqlite: "a.db?_journal_mode=&_journal=", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_journal_mode=DELETE&_journal=WAL", sqlite: "a.db?_journal_mode=DELETE&_journal=WAL", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_locking_mode=EXCLUSIVE&_locking=normal", sqlite: "a.db?_locking_mode=EXCLUSIVE&_locking=normal", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_query_only=0&_query_only=1", sqlite: "a.db?_query_only=0&_query_only=1", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "a.db?_txlock=exclusive&_txlock=", sqlite: "a.db?_txlock=exclusive&_txlock=", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
+		{dsn: "?_safe_debug=x", sqlite: "?_safe_debug=x", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
 			d, err := parseDSN(tc.dsn, defaultConfig(), false)
@@ -57,6 +75,29 @@ func TestParseDSN(t *testing.T) {
 				t.Errorf("config %+v, want passthrough %v checkpoints %v walLimit %d debug %v", d.cfg, tc.pass, tc.ckpt, tc.walLimit, tc.debug)
 			}
 		})
+	}
+}
+
+// TestParseDSNRefusals: what go-sqlite3 refuses or would apply against the
+// WAL journal is refused at open, naming the parameter go-sqlite3 reads.
+func TestParseDSNRefusals(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"a.db?_journal_mode=DELETE":                    "_journal_mode=DELETE",
+		"a.db?_journal_mode=WAL&_journal=truncate":     "_journal=truncate",
+		"a.db?_journal_mode=DELETE&_journal_mode=WAL":  "_journal_mode=DELETE",
+		"a.db?_journal=bogus":                          "_journal=",
+		"a.db?_locking_mode=EXCLUSIVE":                 "_locking_mode=EXCLUSIVE",
+		"a.db?_locking_mode=normal&_locking=Exclusive": "_locking=Exclusive",
+		"a.db?_locking=x":                              "_locking=",
+		"a.db?_busy_timeout=x":                         "_busy_timeout=",
+		"a.db?_busy_timeout=1&_timeout=y":              "_timeout=",
+		"a.db?_fk=1;x=2":                               "semicolon",
+		"a.db?_fk=%zz":                                 "escape",
+	} {
+		_, err := parseDSN(dsn, defaultConfig(), false)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "sqlite3-safe: ") {
+			t.Errorf("%s: got %v, want an error naming %q", dsn, err, want)
+		}
 	}
 }
 
@@ -100,7 +141,10 @@ func FuzzParseDSN(f *testing.F) {
 			return
 		}
 		out := d.sqliteDSN()
-		path, query, _ := strings.Cut(dsn, "?")
+		path, query := dsn, "" // go-sqlite3: a '?' at position 0 is part of the name
+		if i := strings.IndexByte(dsn, '?'); i >= 1 {
+			path, query = dsn[:i], dsn[i+1:]
+		}
 		if !strings.HasPrefix(out, path) {
 			t.Fatalf("path changed: %q -> %q", dsn, out)
 		}

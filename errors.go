@@ -23,11 +23,13 @@ var ErrLockTimeout = errors.New("sqlite3-safe: timed out waiting for the write l
 // interceptor turns it into a *LockTimeoutError, which knows the file.
 var errTimedOut = errors.New("sqlite3-safe: lock wait timed out")
 
-// errQueueFull is what rwLock.acquireBounded returns when the queue is at
+// errQueueFull is what rwLock.acquireReq returns when the queue is at
 // its bound; the interceptor turns it into a *LockTimeoutError.
 var errQueueFull = errors.New("sqlite3-safe: lock queue full")
 
-// LockTimeoutError describes a write-lock wait that ran out. It matches
+// LockTimeoutError describes a lock wait that ran out: for the write lock,
+// or (Read) for the shared side that readers take on databases that are not
+// WAL (in-memory, shared cache). It matches
 // [ErrLockTimeout] with errors.Is and a [sqlite3.Error] with
 // Code == [sqlite3.ErrBusy] with errors.As.
 type LockTimeoutError struct {
@@ -37,6 +39,9 @@ type LockTimeoutError struct {
 	Waited time.Duration
 	// Timeout is the lock timeout that was in force.
 	Timeout time.Duration
+	// Read is true when a read waited, for the shared side of the lock
+	// (non-WAL databases); false when a write waited for the write lock.
+	Read bool
 	// Holder says who held the lock when the wait ended, as "held 5.1s by
 	// transaction begun"; with debug on in the holder's connection
 	// (_safe_debug=1, [WithDebug]) also where: "… at store.go:88". "" if
@@ -64,9 +69,16 @@ func (e *LockTimeoutError) Error() string {
 	if e.Queued > 0 {
 		who += fmt.Sprintf(", %d more waiting", e.Queued)
 	}
-	return fmt.Sprintf("sqlite3-safe: write lock on %s not acquired after %v (lock timeout %v): %s; "+
+	what := "write lock on " + e.Path
+	if e.Read {
+		what = "lock on " + e.Path + " for reading"
+		if e.Holder == "" {
+			who = "a writer holds the write lock, or waits for it ahead of this read"
+		}
+	}
+	return fmt.Sprintf("sqlite3-safe: %s not acquired after %v (lock timeout %v): %s; "+
 		"if this goroutine holds a transaction, run its statements through the *sql.Tx, not the *sql.DB",
-		e.Path, e.Waited.Round(time.Millisecond), e.Timeout, who)
+		what, e.Waited.Round(time.Millisecond), e.Timeout, who)
 }
 
 // Unwrap returns [ErrLockTimeout] and the [sqlite3.Error] with Code

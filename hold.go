@@ -40,7 +40,7 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 		// wait that does not count against the lock timeout (checkpoint.go).
 		var err error
 		if braked, err = c.file.waitBrake(ctx); err != nil {
-			return c.lockError(err, braked)
+			return c.lockError(err, mode, braked)
 		}
 		if braked > 0 {
 			c.file.stats.recordBrakeWait(braked)
@@ -48,12 +48,16 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 	}
 	// The lock timeout counts only time behind other statements and
 	// transactions: a checkpoint's hold is waited out whatever the timeout.
-	waited, err := c.file.lock.acquireBounded(ctx, mode, c.lockTimeout, c.maxWaiters)
+	var gid uint64
+	if mode == lockShared {
+		gid = goroutineID() // a nested read by this goroutine never queues (lock.go)
+	}
+	waited, _, err := c.file.lock.acquireReq(ctx, lockReq{mode: mode, gid: gid, maxWaiters: c.maxWaiters}, c.lockTimeout)
 	waited += braked
 	if err != nil {
-		return c.lockError(err, waited)
+		return c.lockError(err, mode, waited)
 	}
-	c.held, c.holds = mode, 1
+	c.held, c.holds, c.heldBy = mode, 1, gid
 	if mode == lockExclusive {
 		c.file.holder.set(what, c.debug)
 	}
@@ -63,8 +67,8 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 	return nil
 }
 
-// lockError turns a failed wait into the error the caller gets.
-func (c *conn) lockError(err error, waited time.Duration) error {
+// lockError turns a failed wait for mode into the error the caller gets.
+func (c *conn) lockError(err error, mode lockMode, waited time.Duration) error {
 	if errors.Is(err, errQueueFull) {
 		queued, _ := c.file.lock.queue()
 		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout, Queued: queued, QueueFull: true}
@@ -72,9 +76,13 @@ func (c *conn) lockError(err error, waited time.Duration) error {
 	if errors.Is(err, errTimedOut) {
 		queued, _ := c.file.lock.queue()
 		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout,
-			Holder: c.file.holder.describe(), Queued: queued}
+			Holder: c.file.holder.describe(), Queued: queued, Read: mode == lockShared}
 	}
-	return fmt.Errorf("sqlite3-safe: waiting for the lock on %s: %w", c.file.key, err)
+	side := "write lock"
+	if mode == lockShared {
+		side = "lock for reading"
+	}
+	return fmt.Errorf("sqlite3-safe: waiting for the %s on %s: %w", side, c.file.key, err)
 }
 
 // unhold gives back one hold; the last one gives the lock back.
@@ -97,6 +105,6 @@ func (c *conn) releaseAll() {
 		c.file.holder.clear()
 		c.sampleWAL()
 	}
-	c.file.lock.release(c.held)
-	c.held, c.holds = lockNone, 0
+	c.file.lock.releaseAs(c.held, c.heldBy)
+	c.held, c.holds, c.heldBy = lockNone, 0, 0
 }

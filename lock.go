@@ -1,9 +1,12 @@
 package sqlite3safe
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,21 +29,33 @@ type lockMode uint8
 
 const (
 	lockNone      lockMode = iota
-	lockShared             // readers, non-WAL databases only (SPEC §3.8)
+	lockShared             // readers, on databases that are not WAL (in-memory, shared cache)
 	lockExclusive          // the one writer
 )
 
-// rwLock is a first-come-first-served reader/writer lock whose waits honour
-// a context and a timeout. In WAL mode only the exclusive side is used: it
-// is the per-file write lock. In non-WAL mode readers take the shared side.
+// rwLock is a reader/writer lock whose waits honour a context and a
+// timeout. In WAL mode only the exclusive side is used: it is the per-file
+// write lock. In non-WAL mode readers take the shared side.
 //
-// Fairness: a request that cannot be granted at once joins a FIFO queue, and
-// a request is never granted ahead of an earlier one still queued, so a
-// stream of readers cannot starve a writer and no writer overtakes another.
+// Who goes first:
+//   - A read asked for by a goroutine that already holds the shared side
+//     (the N+1 pattern: its rows are open and it runs one more query per
+//     row) is granted at once, even if writers are queued. Such a read must
+//     never wait for a writer that is itself waiting for that goroutine's
+//     rows to close: the wait could only end in the lock timeout. Holders
+//     are known by goroutine (see acquireAs); a read that takes the shared
+//     side on behalf of another goroutine's open rows (rows handed to
+//     worker goroutines, one per row) is not recognised and queues.
+//   - Every other request that cannot be granted at once joins a FIFO queue
+//     and is never granted ahead of an earlier one still queued: a stream
+//     of new readers cannot starve a writer, a queued writer goes before
+//     later readers, and no writer overtakes another.
 //
-// An rwLock is safe for concurrent use by multiple goroutines. It is not
-// re-entrant: a goroutine that holds it and asks again waits for itself,
-// which ends in the lock timeout, never in a hang.
+// What remains for a writer: it waits for the readers that hold the shared
+// side when it arrives, and for the nested reads those same goroutines run
+// before they close their rows; a goroutine that keeps its rows open and
+// keeps reading holds it off for as long as it does so, up to the writer's
+// lock timeout (then ErrLockTimeout).
 //
 // Background holds: the checkpointer takes the exclusive side as a
 // background holder. Time the lock spends held by a background holder does
@@ -48,24 +63,39 @@ const (
 // waits for it whatever its lock timeout (zero included), and then for
 // other writers as its timeout allows. Background work thus never makes a
 // statement fail; the checkpointer bounds its own holds instead.
+//
+// A bounded queue: a request may carry a bound (maxWaiters); if that many
+// requests already wait, it fails at once with errQueueFull.
+//
+// An rwLock is safe for concurrent use by multiple goroutines. It is not
+// re-entrant: a goroutine that holds it and asks again waits for itself,
+// which ends in the lock timeout, never in a hang.
 type rwLock struct {
-	mu      sync.Mutex    // guards following fields
-	writer  bool          // the exclusive side is held
-	readers int           // holders of the shared side
-	waiters list.List     // of *lockWaiter, in arrival order
-	bg      bool          // the exclusive side is held by a background holder
-	bgSince time.Time     // when the current background hold began
-	bgTotal time.Duration // background holds that ended, summed
+	mu      sync.Mutex     // guards following fields
+	writer  bool           // the exclusive side is held
+	readers int            // holders of the shared side
+	readBy  map[uint64]int // goroutine id -> shared holds it took (acquireAs); lazily made
+	waiters list.List      // of *lockWaiter, in arrival order
+	bg      bool           // the exclusive side is held by a background holder
+	bgSince time.Time      // when the current background hold began
+	bgTotal time.Duration  // background holds that ended, summed
 
 	stats lockStats // atomics; no lock needed
+}
+
+// lockReq is one request for the lock.
+type lockReq struct {
+	mode       lockMode
+	gid        uint64 // the goroutine asking (goroutineID), or 0 when unknown
+	bg         bool   // a background request (the checkpointer)
+	maxWaiters int    // fail at once if this many already wait; 0 = no bound
 }
 
 // lockWaiter is one queued request. ready is closed, under rwLock.mu, when
 // the request is granted; after that the waiter owns the lock.
 type lockWaiter struct {
-	since time.Time // when it queued
-	mode  lockMode
-	bg    bool          // a background request (the checkpointer)
+	lockReq
+	since time.Time     // when it queued
 	ready chan struct{} // closed when granted
 }
 
@@ -81,6 +111,17 @@ type lockStats struct {
 	bgWaitMax atomic.Int64 // longest part of one wait spent behind background holds, in nanoseconds
 }
 
+// grantableLocked reports whether a new request for mode by goroutine gid
+// (0: unknown) may be granted now, without queueing: it is compatible with
+// what is held, and either nobody is queued or it is a read by a goroutine
+// that already holds the shared side. l.mu must be held.
+func (l *rwLock) grantableLocked(mode lockMode, gid uint64) bool {
+	if !l.compatibleLocked(mode) {
+		return false
+	}
+	return l.waiters.Len() == 0 || (mode == lockShared && gid != 0 && l.readBy[gid] > 0)
+}
+
 // compatibleLocked reports whether a request for mode could be granted now,
 // ignoring the queue. l.mu must be held.
 func (l *rwLock) compatibleLocked(mode lockMode) bool {
@@ -90,14 +131,20 @@ func (l *rwLock) compatibleLocked(mode lockMode) bool {
 	return !l.writer
 }
 
-func (l *rwLock) grantLocked(mode lockMode, bg bool) {
-	if mode == lockExclusive {
+func (l *rwLock) grantLocked(r lockReq) {
+	if r.mode == lockExclusive {
 		l.writer = true
-		if bg {
+		if r.bg {
 			l.bg, l.bgSince = true, time.Now()
 		}
-	} else {
-		l.readers++
+		return
+	}
+	l.readers++
+	if r.gid != 0 {
+		if l.readBy == nil {
+			l.readBy = map[uint64]int{}
+		}
+		l.readBy[r.gid]++
 	}
 }
 
@@ -113,15 +160,19 @@ func (l *rwLock) bgClockLocked(now time.Time) time.Duration {
 }
 
 // tryAcquire takes the lock in mode if that is possible without waiting
-// and nobody is queued ahead. It never blocks.
-func (l *rwLock) tryAcquire(mode lockMode) bool { return l.tryAcquireAs(mode, false) }
+// (see grantableLocked). It never blocks.
+func (l *rwLock) tryAcquire(mode lockMode) bool { return l.tryAcquireReq(lockReq{mode: mode}) }
 
-// tryAcquireAs is tryAcquire for a background holder (bg) or not.
-func (l *rwLock) tryAcquireAs(mode lockMode, bg bool) bool {
+// tryAcquireAs is tryAcquire on behalf of goroutine gid.
+func (l *rwLock) tryAcquireAs(mode lockMode, gid uint64) bool {
+	return l.tryAcquireReq(lockReq{mode: mode, gid: gid})
+}
+
+func (l *rwLock) tryAcquireReq(r lockReq) bool {
 	l.mu.Lock()
-	ok := l.waiters.Len() == 0 && l.compatibleLocked(mode)
+	ok := l.grantableLocked(r.mode, r.gid)
 	if ok {
-		l.grantLocked(mode, bg)
+		l.grantLocked(r)
 	}
 	l.mu.Unlock()
 	if ok {
@@ -130,40 +181,35 @@ func (l *rwLock) tryAcquireAs(mode lockMode, bg bool) bool {
 	return ok
 }
 
-// acquire takes the lock in mode for a foreground holder; see acquireAs.
+// acquire takes the lock in mode for a foreground holder; see acquireReq.
 func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Duration) (waited time.Duration, err error) {
-	waited, _, err = l.acquireAs(ctx, mode, timeout, false)
+	waited, _, err = l.acquireReq(ctx, lockReq{mode: mode}, timeout)
 	return waited, err
 }
 
-// acquireBounded is acquire with a bound on the queue: if maxWaiters > 0
-// and that many requests already wait, it fails at once with
-// errQueueFull, leaving the lock and its queue unchanged.
-func (l *rwLock) acquireBounded(ctx context.Context, mode lockMode, timeout time.Duration, maxWaiters int) (waited time.Duration, err error) {
-	waited, _, err = l.acquireQueue(ctx, mode, timeout, false, maxWaiters)
+// acquireAs is acquire on behalf of goroutine gid (goroutineID; 0 when
+// unknown), which must then give the hold back with releaseAs(mode, gid).
+// A read by a goroutine that already holds the shared side never queues.
+func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, gid uint64, timeout time.Duration) (waited time.Duration, err error) {
+	waited, _, err = l.acquireReq(ctx, lockReq{mode: mode, gid: gid}, timeout)
 	return waited, err
 }
 
-// acquireAs takes the lock in mode, waiting in arrival order. It returns a
-// nil error once the lock is held; the caller must then call release(mode)
-// exactly once. waited is how long it queued (zero on the fast path), and
+// acquireReq takes the lock for r, waiting in arrival order (but see
+// rwLock for readers joining readers). It returns a nil error once the
+// lock is held; the caller must then call releaseAs(r.mode, r.gid) exactly
+// once. waited is how long it queued (zero on the fast path), and
 // behindBG how much of that the lock was held by background holders.
 //
 // It blocks until the lock is granted, ctx is done, or timeout passes
 // (timeout <= 0 means do not wait for other holders). Time the lock is held
 // by a background holder does not count against timeout: a request meets a
-// checkpoint's hold and waits it out whatever its timeout. bg marks the
-// request itself as a background one (the checkpointer). On failure it
-// returns ctx.Err() or errTimedOut and leaves the lock unchanged: a grant
-// that raced with the failure is handed on to the next waiter.
-func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, timeout time.Duration, bg bool) (waited, behindBG time.Duration, err error) {
-	return l.acquireQueue(ctx, mode, timeout, bg, 0)
-}
-
-// acquireQueue is acquireAs with a bound on the queue (see
-// acquireBounded); maxWaiters <= 0 means none.
-func (l *rwLock) acquireQueue(ctx context.Context, mode lockMode, timeout time.Duration, bg bool, maxWaiters int) (waited, behindBG time.Duration, err error) {
-	if l.tryAcquireAs(mode, bg) {
+// checkpoint's hold and waits it out whatever its timeout. On failure it
+// returns ctx.Err(), errTimedOut or errQueueFull and leaves the lock
+// unchanged: a grant that raced with the failure is handed on to the next
+// waiter.
+func (l *rwLock) acquireReq(ctx context.Context, r lockReq, timeout time.Duration) (waited, behindBG time.Duration, err error) {
+	if l.tryAcquireReq(r) {
 		return 0, 0, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -173,8 +219,8 @@ func (l *rwLock) acquireQueue(ctx context.Context, mode lockMode, timeout time.D
 	start := time.Now()
 	l.mu.Lock()
 	// Re-check under the lock: the holder may have released since tryAcquire.
-	if l.waiters.Len() == 0 && l.compatibleLocked(mode) {
-		l.grantLocked(mode, bg)
+	if l.grantableLocked(r.mode, r.gid) {
+		l.grantLocked(r)
 		l.mu.Unlock()
 		l.stats.acquired.Add(1)
 		return 0, 0, nil
@@ -185,13 +231,13 @@ func (l *rwLock) acquireQueue(ctx context.Context, mode lockMode, timeout time.D
 		l.stats.timeouts.Add(1)
 		return 0, 0, errTimedOut
 	}
-	if maxWaiters > 0 && l.waiters.Len() >= maxWaiters {
+	if r.maxWaiters > 0 && l.waiters.Len() >= r.maxWaiters {
 		l.mu.Unlock()
 		l.stats.rejected.Add(1)
 		return 0, 0, errQueueFull
 	}
 	bgMark := l.bgClockLocked(start)
-	w := &lockWaiter{since: start, mode: mode, bg: bg, ready: make(chan struct{})}
+	w := &lockWaiter{lockReq: r, since: start, ready: make(chan struct{})}
 	elem := l.waiters.PushBack(w)
 	l.mu.Unlock()
 
@@ -231,7 +277,7 @@ wait:
 			// Granted while we were giving up: we hold it, so give it back
 			// (release wakes whoever is next).
 			l.mu.Unlock()
-			l.release(mode)
+			l.releaseAs(r.mode, r.gid)
 		default:
 			wasFront := l.waiters.Front() == elem
 			l.waiters.Remove(elem)
@@ -251,7 +297,7 @@ wait:
 	}
 	waited = end.Sub(start)
 	l.recordWait(waited)
-	if behindBG > 0 && !bg {
+	if behindBG > 0 && !r.bg {
 		l.stats.bgWaits.Add(1)
 		storeMax(&l.stats.bgWaitMax, int64(behindBG))
 	}
@@ -282,7 +328,11 @@ func (l *rwLock) recordWait(d time.Duration) {
 
 // release gives back one hold of mode. Releasing what is not held is a
 // programming error in this package and panics.
-func (l *rwLock) release(mode lockMode) {
+func (l *rwLock) release(mode lockMode) { l.releaseAs(mode, 0) }
+
+// releaseAs gives back one hold of mode taken by acquireAs for gid; any
+// goroutine may call it.
+func (l *rwLock) releaseAs(mode lockMode, gid uint64) {
 	l.mu.Lock()
 	switch {
 	case mode == lockExclusive && l.writer:
@@ -291,8 +341,13 @@ func (l *rwLock) release(mode lockMode) {
 			l.bgTotal += time.Since(l.bgSince)
 			l.bg = false
 		}
-	case mode == lockShared && l.readers > 0:
+	case mode == lockShared && l.readers > 0 && (gid == 0 || l.readBy[gid] > 0):
 		l.readers--
+		if gid != 0 {
+			if l.readBy[gid]--; l.readBy[gid] == 0 {
+				delete(l.readBy, gid)
+			}
+		}
 	default:
 		l.mu.Unlock()
 		panic("sqlite3-safe: rwLock released more than held")
@@ -309,10 +364,31 @@ func (l *rwLock) wakeLocked() {
 		if !l.compatibleLocked(w.mode) {
 			return
 		}
-		l.grantLocked(w.mode, w.bg)
+		l.grantLocked(w.lockReq)
 		l.waiters.Remove(e)
 		close(w.ready)
 	}
+}
+
+// goroutineID returns the calling goroutine's id, read from the first line
+// of its stack trace ("goroutine 123 [running]:"), or 0 if that fails. It
+// costs about a microsecond; only reads on databases where readers take
+// the lock call it.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b, ok := bytes.CutPrefix(b, []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		b = b[:i]
+	}
+	id, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // registry is the per-file lock registry: one fileState per database

@@ -71,29 +71,105 @@ func TestRWLockFIFO(t *testing.T) {
 	assert.Equal(t, []int{3, 4}, granted[3:])
 }
 
-func TestRWLockReadersDoNotStarveWriter(t *testing.T) {
+// TestRWLockNestedReadJoinsReaders: a read asked for by a goroutine that
+// already holds the shared side is granted at once, even with a writer
+// queued (that writer waits for the goroutine's reads to end, so queueing
+// behind it would be waiting for itself). A read by any other goroutine
+// queues behind the writer, and the writer goes once the last read ends.
+func TestRWLockNestedReadJoinsReaders(t *testing.T) {
 	var l rwLock
 	ctx := context.Background()
-	_, err := l.acquire(ctx, lockShared, long)
+	const me, other = 1, 2
+	_, err := l.acquireAs(ctx, lockShared, me, long)
 	require.NoError(t, err)
+	writerIn := make(chan struct{})
+	writerOut := make(chan struct{})
 	writerDone := make(chan error, 1)
 	go func() {
 		_, err := l.acquire(ctx, lockExclusive, long)
 		if err == nil {
+			close(writerIn)
+			<-writerOut
 			l.release(lockExclusive)
 		}
 		writerDone <- err
 	}()
 	waitQueued(t, &l, 1)
-	// A reader arriving after the queued writer must not jump ahead of it.
+	// The nested read: granted at once, ahead of the queued writer.
+	require.True(t, l.tryAcquireAs(lockShared, me), "a nested read waited for a queued writer")
+	waited, err := l.acquireAs(ctx, lockShared, me, 0) // no wait allowed: must not need one
+	require.NoError(t, err)
+	assert.Zero(t, waited)
+	// Another goroutine's read, or one of unknown origin, waits its turn.
+	assert.False(t, l.tryAcquireAs(lockShared, other))
 	assert.False(t, l.tryAcquire(lockShared))
-	l.release(lockShared)
+	otherIn := make(chan error, 1)
+	go func() { _, err := l.acquireAs(ctx, lockShared, other, long); otherIn <- err }()
+	waitQueued(t, &l, 2)
+
+	l.releaseAs(lockShared, me)
+	l.releaseAs(lockShared, me)
 	select {
-	case err := <-writerDone:
-		require.NoError(t, err)
-	case <-time.After(long):
-		t.Fatal("writer starved")
+	case <-writerIn:
+		t.Fatal("writer granted while a reader still holds the shared side")
+	case <-time.After(20 * time.Millisecond):
 	}
+	l.releaseAs(lockShared, me) // the last read ends: the writer goes
+	select {
+	case <-writerIn:
+	case <-time.After(long):
+		t.Fatal("writer starved after the reads ended")
+	}
+	// The reader queued behind the writer goes after it.
+	select {
+	case <-otherIn:
+		t.Fatal("queued reader granted beside the writer")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(writerOut)
+	require.NoError(t, <-writerDone)
+	require.NoError(t, <-otherIn)
+	l.releaseAs(lockShared, other)
+	l.mu.Lock()
+	assert.Empty(t, l.readBy, "per-goroutine read counts left behind")
+	l.mu.Unlock()
+	assert.True(t, l.tryAcquire(lockExclusive), "lock not free at the end")
+}
+
+// TestRWLockQueuedWritersKeepTheirTurn: when no reader holds the lock,
+// requests are served in arrival order: a queued writer is not overtaken
+// by a later reader, nor by a later writer.
+func TestRWLockQueuedWritersKeepTheirTurn(t *testing.T) {
+	var l rwLock
+	ctx := context.Background()
+	_, err := l.acquire(ctx, lockExclusive, long)
+	require.NoError(t, err)
+	order := []lockMode{lockExclusive, lockShared, lockExclusive, lockExclusive}
+	var (
+		mu      sync.Mutex
+		granted []int
+		wg      sync.WaitGroup
+	)
+	for i, mode := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := l.acquire(ctx, mode, long)
+			assert.NoError(t, err)
+			mu.Lock()
+			granted = append(granted, i)
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+			l.release(mode)
+		}()
+		waitQueued(t, &l, i+1)
+	}
+	// Nothing may jump the queue while a writer holds or waits first.
+	assert.False(t, l.tryAcquire(lockShared))
+	assert.False(t, l.tryAcquire(lockExclusive))
+	l.release(lockExclusive)
+	wg.Wait()
+	assert.Equal(t, []int{0, 1, 2, 3}, granted)
 }
 
 func TestRWLockFailedWaitLeavesStateUnchanged(t *testing.T) {
@@ -126,27 +202,35 @@ func TestRWLockFailedWaitLeavesStateUnchanged(t *testing.T) {
 	l.mu.Unlock()
 	assert.EqualValues(t, 2, l.stats.timeouts.Load())
 
-	// A writer that gave up at the front must not hold back readers behind it.
-	l.release(lockExclusive)
-	_, err = l.acquire(context.Background(), lockShared, long)
-	require.NoError(t, err)
+	// A writer that gave up at the front must not hold back readers behind
+	// it. Queue reader 1, the writer, reader 2 behind the exclusive holder;
+	// its release lets reader 1 in and the writer waits for it, reader 2
+	// behind the writer.
 	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	reader1 := make(chan error, 1)
+	go func() { _, err := l.acquire(context.Background(), lockShared, long); reader1 <- err }()
+	waitQueued(t, &l, 1)
 	writerErr := make(chan error, 1)
 	go func() { _, err := l.acquire(wctx, lockExclusive, long); writerErr <- err }()
-	waitQueued(t, &l, 1)
-	readerErr := make(chan error, 1)
-	go func() { _, err := l.acquire(context.Background(), lockShared, long); readerErr <- err }()
+	waitQueued(t, &l, 2)
+	reader2 := make(chan error, 1)
+	go func() { _, err := l.acquire(context.Background(), lockShared, long); reader2 <- err }()
+	waitQueued(t, &l, 3)
+	l.release(lockExclusive)
+	require.NoError(t, <-reader1)
 	waitQueued(t, &l, 2)
 	wcancel()
 	require.ErrorIs(t, <-writerErr, context.Canceled)
 	select {
-	case err := <-readerErr:
+	case err := <-reader2:
 		require.NoError(t, err)
 	case <-time.After(long):
 		t.Fatal("reader stayed queued behind a writer that gave up")
 	}
 	l.release(lockShared)
 	l.release(lockShared)
+	assert.True(t, l.tryAcquire(lockExclusive), "lock not free at the end")
 }
 
 func TestRWLockReleaseMoreThanHeldPanics(t *testing.T) {
@@ -155,7 +239,8 @@ func TestRWLockReleaseMoreThanHeldPanics(t *testing.T) {
 }
 
 // TestRWLockHammer runs many goroutines through the lock with random
-// cancellation and checks mutual exclusion and that the lock ends free.
+// cancellation and checks mutual exclusion, that a read nested in a held
+// read never waits, and that the lock ends free.
 func TestRWLockHammer(t *testing.T) {
 	var (
 		l       rwLock
@@ -173,7 +258,8 @@ func TestRWLockHammer(t *testing.T) {
 					mode = lockExclusive
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%5)*100*time.Microsecond+time.Microsecond)
-				_, err := l.acquire(ctx, mode, long)
+				gid := uint64(g + 1)
+				_, err := l.acquireAs(ctx, mode, gid, long)
 				cancel()
 				if err != nil {
 					if !errors.Is(err, context.DeadlineExceeded) {
@@ -191,13 +277,25 @@ func TestRWLockHammer(t *testing.T) {
 					if writers.Load() != 0 {
 						t.Error("reader beside a writer")
 					}
+					// A nested read while this one is held never waits,
+					// whatever writers are queued.
+					if i%4 == 0 {
+						if !l.tryAcquireAs(lockShared, gid) {
+							t.Error("nested read had to wait")
+						} else {
+							l.releaseAs(lockShared, gid)
+						}
+					}
 					readers.Add(-1)
 				}
-				l.release(mode)
+				l.releaseAs(mode, gid)
 			}
 		}()
 	}
 	wg.Wait()
+	l.mu.Lock()
+	assert.Empty(t, l.readBy, "per-goroutine read counts left behind")
+	l.mu.Unlock()
 	assert.True(t, l.tryAcquire(lockExclusive), "lock not free at the end")
 }
 
@@ -211,4 +309,15 @@ func TestRegistryRefCount(t *testing.T) {
 	r.release(b)
 	assert.Nil(t, r.lookup("/x"))
 	assert.NotSame(t, a, r.acquire("/x", nil, nil))
+}
+
+func TestGoroutineID(t *testing.T) {
+	a := goroutineID()
+	assert.NotZero(t, a)
+	assert.Equal(t, a, goroutineID())
+	b := make(chan uint64)
+	go func() { b <- goroutineID() }()
+	other := <-b
+	assert.NotZero(t, other)
+	assert.NotEqual(t, a, other)
 }

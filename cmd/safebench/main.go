@@ -77,21 +77,71 @@
 // # Output
 //
 // A table per workload on stdout: for each configuration and op, the
-// median of the runs' ops/s with min–max, the ratio of the median to
-// sqlite3-safe's, ns/op (overhead only), the medians of the runs' p50, p99
-// and p99.9 latencies of successful ops (from HDR histograms), errors by
-// kind summed over the runs, whether the chain was intact in every run,
-// and the largest WAL file seen. Then the issue-4 targets that the run can
-// judge, met or missed, with the numbers. -json FILE writes every run and
-// the summaries; -report FILE writes charts (throughput, latency
-// percentiles, WAL size over time; .png or .svg). A progress bar goes to
-// stderr when it is a terminal.
+// median of the runs' ops/s (OPS/S) and their lowest and highest (MIN-MAX),
+// the ratio of the median to sqlite3-safe's (x SAFE), ns/op (overhead
+// only), the medians of the runs' p50, p99 and p99.9 latencies of
+// successful ops (from HDR histograms), errors by kind summed over the
+// runs, whether the chain was intact in every run, and the largest WAL
+// file seen. A "-" cell means the column does not apply: one run (MIN-MAX),
+// not overhead (NS/OP), no successful op (latencies), no chain (CHAIN), no
+// -wal file (MAX WAL); the legend under the tables says so too. Then the
+// targets that the run can judge, each stated in words (for example
+// "write ops/s >= 1.0x sqlite3-tuned"), met or missed, with the numbers.
 //
-// Exit status: 0 when the run completed and sqlite3-safe had no errors and
-// intact chains (errors from the other configurations are results, not
-// failures; so are missed targets); 1 when sqlite3-safe had errors or broke
-// a chain, or a database could not be set up; 2 for bad flags, with a
-// one-line message naming the flag and nothing written.
+// -json FILE writes every run and the summaries; -report FILE writes charts
+// (.png or .svg): per workload, throughput (one panel per op), latency
+// percentiles and the WAL's size over time in one run per configuration
+// (the title says which run; on a log scale, except starve's, which is
+// linear, up to twice sqlite3-safe's limit, and names the lines that leave
+// it). One legend, above the panels, serves them all. Stdout has only the tables.
+// Stderr has errors, one line per result file written ("safebench: wrote
+// -json FILE", "safebench: wrote -report FILE") and, when it is a
+// terminal, a progress bar.
+//
+// # Flags
+//
+// Which workloads use a flag is also in -h.
+//
+//   - -workload LIST, -configs LIST, -count N: what runs, and how often
+//     (see above). Soak takes neither -configs nor -count.
+//   - -dir DIR: the run directory is made under DIR (default: the system's
+//     temporary directory); point it at the disk your service uses.
+//   - -keep: with -dir, keep the run directory and its databases.
+//   - -json FILE, -report FILE: result files (see Output).
+//   - -goroutines G, -blocks K: ledger.
+//   - -writers W: mixed, soak. -readers R: mixed, starve, soak.
+//   - -duration D: mixed, starve, soak.
+//   - -wal-limit BYTES: starve (sqlite3-safe's _safe_wal_limit).
+//   - -ops N: overhead. -rows N: mixed, overhead.
+//   - -procs N, -proc-goroutines G, -proc-blocks K: procs.
+//   - -render-docs JSON [-docs MD] [-report FILE]: run nothing; load the
+//     results JSON of an earlier -json run, print its tables to stdout as
+//     the run did, rewrite the generated regions of the Markdown file MD
+//     (between <!-- generated:NAME --> and <!-- /generated:NAME -->) and
+//     redraw its charts.
+//
+// The documentation's numbers come from -render-docs, run from the
+// repository root:
+//
+//	go run ./cmd/safebench -render-docs docs/safebench-results.json -docs docs/performance.md -report docs/safebench-results.png > docs/safebench-results.txt
+//
+// Soak uses only -duration, -writers, -readers, -json, -dir and -keep, and
+// refuses the other flags (exit status 2) rather than ignore them.
+//
+// # Exit status
+//
+//   - 0: the run completed, and sqlite3-safe had no errors and intact
+//     chains (errors of the other configurations are results, not
+//     failures; so are missed targets).
+//   - 1: sqlite3-safe had errors or broke a chain, or a database or a
+//     result file could not be written.
+//   - 2: bad flags: a one-line message naming the flag, and nothing
+//     written.
+//   - 130 (SIGINT) or 143 (SIGTERM): interrupted. The procs children are
+//     killed and the run directory is removed before the exit (with -keep
+//     and -dir, the directory stays). On Linux a child also dies if the
+//     parent is killed outright; anywhere, a child stops when its stdin,
+//     the parent's pipe, closes.
 package main
 
 import (
@@ -116,19 +166,32 @@ func main() {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(childMain(spec, os.Stdin, os.Stdout, os.Stderr))
 	}
-	// An interrupted run still removes its directory: a stopped starve or
-	// mixed run can leave gigabytes of WAL behind.
+	// An interrupted run kills its procs children (they would go on
+	// writing into a deleted directory) and still removes its directory:
+	// a stopped starve or mixed run can leave gigabytes of WAL behind.
+	// The exit status is 128 + the signal's number: 130 for SIGINT, 143
+	// for SIGTERM. The goroutine ends the process; nothing waits for it.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-sig
+		s := <-sig
+		killChildren()
 		if dir := removeOnInterrupt.Load(); dir != nil {
 			os.RemoveAll(*dir)
 		}
-		fmt.Fprintln(os.Stderr, "safebench: interrupted")
-		os.Exit(130)
+		fmt.Fprintf(os.Stderr, "safebench: interrupted (%v)\n", s)
+		os.Exit(signalStatus(s))
 	}()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// signalStatus is the exit status after signal s: 128 + its number, as a
+// shell reports a process the signal killed.
+func signalStatus(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return 128 + int(syscall.SIGTERM)
+	}
+	return 128 + int(syscall.SIGINT)
 }
 
 // removeOnInterrupt is the run directory main removes if the run is
@@ -153,6 +216,8 @@ type options struct {
 	keep       bool
 	jsonPath   string
 	reportPath string
+	renderDocs string // -render-docs: a results JSON to render from instead of running
+	docsPath   string // -docs: the Markdown file whose generated regions are rewritten
 
 	goroutines, blocks                int           // ledger
 	writers, readers                  int           // mixed (both), starve (readers)
@@ -180,6 +245,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "safebench: %v\n", err)
 		return 2
+	}
+
+	if o.renderDocs != "" {
+		return runRenderDocs(o, stdout, stderr)
 	}
 
 	// The run directory is the last check of the input: a -dir that cannot
@@ -224,12 +293,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "safebench: -json: %v\n", err)
 			return 1
 		}
+		fmt.Fprintf(stderr, "safebench: wrote -json %s\n", o.jsonPath)
 	}
 	if o.reportPath != "" {
 		if err := rep.writeCharts(o.reportPath); err != nil {
 			fmt.Fprintf(stderr, "safebench: -report: %v\n", err)
 			return 1
 		}
+		fmt.Fprintf(stderr, "safebench: wrote -report %s\n", o.reportPath)
 	}
 	if bad := rep.safeFailures(); bad != "" {
 		fmt.Fprintf(stderr, "safebench: %s\n", bad)
@@ -238,34 +309,71 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// parseFlags parses and checks args. Every error names the flag.
-func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	o := &options{}
+// listFlags are the flags newFlagSet keeps as text, parsed by parseFlags.
+type listFlags struct{ workloads, configs *string }
+
+// renderFlags are the flags -render-docs takes.
+var renderFlags = []string{"render-docs", "docs", "report"}
+
+// soakFlags are the flags -workload soak uses; it refuses the others
+// rather than ignore them.
+var soakFlags = []string{"workload", "duration", "writers", "readers", "json", "dir", "keep"}
+
+// newFlagSet defines every flag, storing into o. Each flag's usage starts
+// with the workloads that use it, when not all do.
+func newFlagSet(o *options) (*flag.FlagSet, listFlags) {
 	fs := flag.NewFlagSet("safebench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported on one line by run
-	workloads := fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all; or soak alone (sqlite3-safe for -duration, heap, goroutines and open files every second)")
-	configs := fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four)")
-	fs.IntVar(&o.count, "count", 1, "repeat every workload on every configuration `N` times (interleaved); medians are reported")
+	var l listFlags
+	l.workloads = fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all; or soak alone (sqlite3-safe for -duration; uses only -duration, -writers, -readers, -json, -dir, -keep)")
+	l.configs = fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "all but soak: configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four)")
+	fs.IntVar(&o.count, "count", 1, "all but soak: repeat every workload on every configuration `N` times (interleaved); medians are reported")
 	fs.StringVar(&o.dir, "dir", "", "put the databases in a new directory under `DIR` (default: a temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the databases and the run directory under -dir")
-	fs.StringVar(&o.jsonPath, "json", "", "write every run and the summaries as JSON to `FILE`")
-	fs.StringVar(&o.reportPath, "report", "", "write charts to `FILE` (.png or .svg)")
+	fs.StringVar(&o.jsonPath, "json", "", "write every run and the summaries as JSON to `FILE` (soak: its samples)")
+	fs.StringVar(&o.reportPath, "report", "", "all but soak: write charts to `FILE` (.png or .svg)")
 	fs.IntVar(&o.goroutines, "goroutines", 100, "ledger: goroutines appending at once")
 	fs.IntVar(&o.blocks, "blocks", 20, "ledger: blocks each goroutine appends")
-	fs.IntVar(&o.writers, "writers", 4, "mixed: writer goroutines")
-	fs.IntVar(&o.readers, "readers", 4, "mixed, starve: reader goroutines")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, starve: how long each run lasts")
-	fs.Int64Var(&o.walLimit, "wal-limit", 4<<20, "starve: sqlite3-safe's _safe_wal_limit in `BYTES`, and the limit the target is judged by")
+	fs.IntVar(&o.writers, "writers", 4, "mixed, soak: writer goroutines")
+	fs.IntVar(&o.readers, "readers", 4, "mixed, starve, soak: reader goroutines")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, starve, soak: how long each run lasts")
+	fs.Int64Var(&o.walLimit, "wal-limit", 4<<20, "starve: sqlite3-safe's _safe_wal_limit in `BYTES`, and the limit its WAL is judged by")
 	fs.IntVar(&o.ops, "ops", 20000, "overhead: timed operations of each kind per run")
 	fs.IntVar(&o.rows, "rows", 10000, "mixed, overhead: rows the table is seeded with before the timing starts")
 	fs.IntVar(&o.procs, "procs", 4, "procs: processes writing the file at once")
 	fs.IntVar(&o.procGoroutines, "proc-goroutines", 4, "procs: goroutines appending in each process")
 	fs.IntVar(&o.procBlocks, "proc-blocks", 50, "procs: blocks each goroutine appends")
+	fs.StringVar(&o.renderDocs, "render-docs", "", "run nothing: load the results `JSON` of an earlier -json run, print its tables, and with -docs and -report rewrite those files from it")
+	fs.StringVar(&o.docsPath, "docs", "", "with -render-docs: rewrite the regions of the Markdown `FILE` between <!-- generated:NAME --> and <!-- /generated:NAME -->")
+	return fs, l
+}
+
+// helpTrailer follows the flags in -h.
+const helpTrailer = `
+Tables go to stdout. Messages go to stderr: errors, the progress bar (on a
+terminal), and one line for each result file written:
+  safebench: wrote -json FILE
+  safebench: wrote -report FILE
+
+Exit status:
+  0    the run completed; sqlite3-safe had no errors and intact chains
+  1    sqlite3-safe had errors or broke a chain, or a database or result file could not be written
+  2    bad flags (one line naming the flag; nothing written)
+  130  interrupted by SIGINT (children killed, run directory removed)
+  143  terminated by SIGTERM (children killed, run directory removed)
+`
+
+// parseFlags parses and checks args. Every error names the flag.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs, lists := newFlagSet(o)
+	workloads, configs := lists.workloads, lists.configs
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
 			fmt.Fprintln(stderr, "usage: safebench [flags]   (go doc ./cmd/safebench for the workloads and configurations)")
 			fs.PrintDefaults()
+			fmt.Fprint(stderr, helpTrailer)
 			return nil, err
 		}
 		// The flag package's messages name the flag: "invalid value "x"
@@ -275,6 +383,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q (flags only)", fs.Arg(0))
 	}
+	if o.renderDocs != "" {
+		var others []string
+		fs.Visit(func(f *flag.Flag) {
+			if !slices.Contains(renderFlags, f.Name) {
+				others = append(others, "-"+f.Name)
+			}
+		})
+		if len(others) > 0 {
+			return nil, usagef("%s: -render-docs runs nothing and takes only -docs and -report", strings.Join(others, ", "))
+		}
+		if fi, err := os.Stat(o.renderDocs); err != nil {
+			return nil, usagef("-render-docs: %v", err)
+		} else if fi.IsDir() {
+			return nil, usagef("-render-docs: %s is a directory", o.renderDocs)
+		}
+		if o.docsPath != "" {
+			if fi, err := os.Stat(o.docsPath); err != nil {
+				return nil, usagef("-docs: %v", err)
+			} else if fi.IsDir() {
+				return nil, usagef("-docs: %s is a directory", o.docsPath)
+			}
+		}
+	} else if o.docsPath != "" {
+		return nil, usagef("-docs: only with -render-docs")
+	}
 
 	var err error
 	if o.workloads, err = parseList("-workload", *workloads, append(slices.Clone(allWorkloads), "soak"), allWorkloads); err != nil {
@@ -282,6 +415,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if slices.Contains(o.workloads, "soak") && len(o.workloads) > 1 {
 		return nil, usagef("-workload: soak runs alone")
+	}
+	if slices.Contains(o.workloads, "soak") {
+		var ignored []string
+		fs.Visit(func(f *flag.Flag) {
+			if !slices.Contains(soakFlags, f.Name) {
+				ignored = append(ignored, "-"+f.Name)
+			}
+		})
+		if len(ignored) > 0 {
+			return nil, usagef("%s: -workload soak does not use it (soak takes -duration, -writers, -readers, -json, -dir, -keep)", strings.Join(ignored, ", "))
+		}
 	}
 	if o.configs, err = parseList("-configs", *configs, knownConfigs, allConfigs); err != nil {
 		return nil, err

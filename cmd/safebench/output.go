@@ -97,7 +97,8 @@ func (s *summary) errorCount() int64 {
 	return n
 }
 
-// target is one issue-4 target the run could judge.
+// target is one goal for sqlite3-safe, stated in words, that the run
+// could judge.
 type target struct {
 	Workload string `json:"workload"`
 	Goal     string `json:"goal"`
@@ -246,7 +247,8 @@ func (r *report) workloadTitle(w string) string {
 	return w
 }
 
-// writeText writes the tables and the targets.
+// writeText writes the header, the tables, the legend, the first errors
+// and the targets.
 func (r *report) writeText(w io.Writer) {
 	o := r.opts
 	m := r.Machine
@@ -263,7 +265,29 @@ func (r *report) writeText(w io.Writer) {
 	if m.SafeEnv != "" {
 		fmt.Fprintf(w, "warning: %s=%s is set in the environment: sqlite3-safe may run as plain sqlite3\n", sqlite3safe.EnvVar, m.SafeEnv)
 	}
-	for _, wl := range o.workloads {
+	r.writeTables(w)
+	fmt.Fprint(w, "\n"+legend(slices.Contains(o.workloads, "overhead")))
+	for _, s := range r.Summaries {
+		if s.FirstError != "" {
+			fmt.Fprintf(w, "first error, %s %s %s: %s\n", s.Workload, s.Config, s.Op, abbreviate(s.FirstError, 100))
+		}
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\ntargets (sqlite3-safe, plain DSN, against the best hand-made configuration):")
+		for _, t := range r.Targets {
+			verdict := "MISSED"
+			if t.Met {
+				verdict = "met"
+			}
+			fmt.Fprintf(w, "  %-6s %s: %s -- %s\n", verdict, t.Workload, t.Goal, t.Result)
+		}
+	}
+}
+
+// writeTables writes one table per workload, each after an empty line and
+// its title.
+func (r *report) writeTables(w io.Writer) {
+	for _, wl := range r.opts.workloads {
 		fmt.Fprintf(w, "\n%s\n", r.workloadTitle(wl))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "CONFIG\tOP\tOPS/S\tMIN-MAX\tx SAFE\tNS/OP\tP50\tP99\tP99.9\tERRORS\tCHAIN\tMAX WAL")
@@ -296,27 +320,24 @@ func (r *report) writeText(w io.Writer) {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintln(w, "\nOPS/S: successful ops per second; x SAFE: OPS/S divided by sqlite3-safe's;")
-	if slices.Contains(o.workloads, "overhead") {
-		fmt.Fprintln(w, "NS/OP (overhead): wall time per op, median of 20 rounds taken in turns by the configurations (OPS/S = 1e9/NS/OP);")
+}
+
+// legend explains the table's columns, and what a "-" cell means in each.
+func legend(overhead bool) string {
+	var b strings.Builder
+	b.WriteString("OPS/S: successful ops per second, median over the runs.\n")
+	b.WriteString("MIN-MAX: the lowest and the highest OPS/S of the runs (- : a single run, nothing to compare).\n")
+	b.WriteString("x SAFE: OPS/S divided by sqlite3-safe's for the same op; above 1, that configuration did more (- : no sqlite3-safe row to divide by).\n")
+	if overhead {
+		b.WriteString("NS/OP: overhead only: wall time per op, median of 20 rounds taken in turns by the configurations; OPS/S = 1e9/NS/OP (- : other workloads).\n")
+	} else {
+		b.WriteString("NS/OP: overhead only (- : other workloads).\n")
 	}
-	fmt.Fprintln(w, "P50-P99.9: latency of successful ops (HDR histogram; median over the runs); ERRORS: failed ops by kind, summed")
-	fmt.Fprintln(w, "over the runs; CHAIN: hash chain intact in every run; MAX WAL: largest -wal file sampled every 25 ms (- : no WAL).")
-	for _, s := range r.Summaries {
-		if s.FirstError != "" {
-			fmt.Fprintf(w, "first error, %s %s %s: %s\n", s.Workload, s.Config, s.Op, abbreviate(s.FirstError, 100))
-		}
-	}
-	if len(r.Targets) > 0 {
-		fmt.Fprintln(w, "\nissue-4 targets (sqlite3-safe, plain DSN, against the best hand-made configuration):")
-		for _, t := range r.Targets {
-			verdict := "MISSED"
-			if t.Met {
-				verdict = "met"
-			}
-			fmt.Fprintf(w, "  %-6s %s: %s -- %s\n", verdict, t.Workload, t.Goal, t.Result)
-		}
-	}
+	b.WriteString("P50, P99, P99.9: latency of successful ops (HDR histogram), median over the runs of each run's percentile (- : no successful op).\n")
+	b.WriteString("ERRORS: failed ops by kind, summed over the runs; 0: none.\n")
+	b.WriteString("CHAIN: the hash chain intact, one block per committed append, in every run (- : the workload keeps no chain).\n")
+	b.WriteString("MAX WAL: largest -wal file sampled every 25 ms, median of the runs' largest, and (max) the largest (- : no -wal file: rollback journal).\n")
+	return b.String()
 }
 
 // rate formats ops/s.
@@ -449,7 +470,8 @@ func opsRatio(x, y *opStats) float64 {
 	return x.OpsPerSec / y.OpsPerSec
 }
 
-// judge evaluates the issue-4 targets the run has the data for.
+// judge evaluates the targets the run has the data for: sqlite3-safe,
+// with a plain DSN, against the best hand-made configuration.
 func (r *report) judge() []target {
 	var ts []target
 	safe := sqlite3safe.DriverName

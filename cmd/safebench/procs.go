@@ -43,20 +43,32 @@ type childResult struct {
 
 // The child protocol: the child opens its database and writes "ready\n";
 // the parent writes "go\n" to every child once all are ready; each child
-// appends its blocks, writes one JSON childResult line and exits 0.
+// appends its blocks, writes one JSON childResult line and exits 0. The
+// parent keeps the child's stdin open until the child has exited: when it
+// reaches end-of-file before that, the parent is gone, and the child stops
+// (see childMain).
 const (
 	childReady = "ready"
 	childGo    = "go"
 )
 
-// childMain is main for a procs child.
+// parentGoneGrace is how long a child whose parent has gone waits for its
+// appends to stop before it exits anyway.
+const parentGoneGrace = 5 * time.Second
+
+// childMain is main for a procs child. A child must not outlive its parent:
+// once its stdin reaches end-of-file after the start signal (the parent
+// exited or was killed, and the pipe's write end closed), it cancels its
+// appends and returns 1; if they have not stopped within parentGoneGrace,
+// it exits the process.
 func childMain(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var spec childSpec
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
 		fmt.Fprintf(stderr, "safebench child: bad %s: %v\n", childEnv, err)
 		return 2
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	h, err := openConfig(ctx, spec.Config, spec.Path, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "safebench child %d: %v\n", spec.Proc, err)
@@ -64,13 +76,46 @@ func childMain(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer h.Close()
 	fmt.Fprintln(stdout, childReady)
-	line, err := bufio.NewReader(stdin).ReadString('\n')
+	in := bufio.NewReader(stdin)
+	line, err := in.ReadString('\n')
 	if strings.TrimSpace(line) != childGo {
 		fmt.Fprintf(stderr, "safebench child %d: no start signal (%q, %v)\n", spec.Proc, line, err)
 		return 1
 	}
+	// The watchdog: it owns nothing but the read of stdin, which ends at
+	// end-of-file, when the parent is gone; it is not waited for (a
+	// parent that is still there never closes the pipe before the child
+	// has exited).
+	var (
+		parentGone atomic.Bool
+		mu         sync.Mutex  // guards returned and hardExit
+		returned   bool        // childMain has returned: arm nothing
+		hardExit   *time.Timer // exits the process parentGoneGrace after the parent went
+	)
+	defer func() {
+		mu.Lock()
+		returned = true
+		if hardExit != nil {
+			hardExit.Stop()
+		}
+		mu.Unlock()
+	}()
+	go func() {
+		_, _ = io.Copy(io.Discard, in)
+		parentGone.Store(true)
+		cancel()
+		mu.Lock()
+		if !returned {
+			hardExit = time.AfterFunc(parentGoneGrace, func() { os.Exit(1) })
+		}
+		mu.Unlock()
+	}()
 	op := newOp("append")
 	appendBlocks(ctx, h.w, spec.Goroutines, spec.Blocks, fmt.Sprintf("p%d-", spec.Proc), op)
+	if parentGone.Load() {
+		fmt.Fprintf(stderr, "safebench child %d: the parent is gone (stdin closed): stopped\n", spec.Proc)
+		return 1
+	}
 	st := op.stats(0)
 	res := childResult{Committed: st.Ops, Errors: st.Errors, FirstError: st.FirstError}
 	if res.Hist, err = op.hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err != nil {
@@ -86,6 +131,49 @@ func childMain(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// liveChildren are the procs children that may be running, so that the
+// signal path (main) can kill them before the process exits: a child must
+// never outlive the run directory it writes into.
+var liveChildren struct {
+	mu       sync.Mutex // guards stopping and procs
+	stopping bool       // killChildren has run: kill any child started later at once
+	procs    map[*os.Process]struct{}
+}
+
+// trackChild records a started child; it returns false, having killed
+// the child, when the process is already stopping.
+func trackChild(p *os.Process) bool {
+	liveChildren.mu.Lock()
+	defer liveChildren.mu.Unlock()
+	if liveChildren.stopping {
+		_ = p.Kill()
+		return false
+	}
+	if liveChildren.procs == nil {
+		liveChildren.procs = map[*os.Process]struct{}{}
+	}
+	liveChildren.procs[p] = struct{}{}
+	return true
+}
+
+// untrackChild forgets a child that has been waited for.
+func untrackChild(p *os.Process) {
+	liveChildren.mu.Lock()
+	defer liveChildren.mu.Unlock()
+	delete(liveChildren.procs, p)
+}
+
+// killChildren kills every child that may be running (SIGKILL), and every
+// child started after it. It is for the signal path, just before exit.
+func killChildren() {
+	liveChildren.mu.Lock()
+	defer liveChildren.mu.Unlock()
+	liveChildren.stopping = true
+	for p := range liveChildren.procs {
+		_ = p.Kill()
+	}
 }
 
 // child is the parent's end of one child process.
@@ -127,9 +215,12 @@ func (b *bench) procsRun(ctx context.Context, cfg, path string, s *sample) error
 	children := make([]*child, n)
 	defer func() {
 		for _, c := range children {
-			if c != nil && c.cmd.Process != nil && c.cmd.ProcessState == nil {
-				c.cmd.Process.Kill()
-				c.cmd.Wait()
+			if c != nil && c.cmd.Process != nil {
+				if c.cmd.ProcessState == nil {
+					c.cmd.Process.Kill()
+					c.cmd.Wait()
+				}
+				untrackChild(c.cmd.Process)
 			}
 		}
 	}()
@@ -138,6 +229,7 @@ func (b *bench) procsRun(ctx context.Context, cfg, path string, s *sample) error
 		c := &child{cmd: exec.Command(exe)}
 		c.cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
 		c.cmd.Stderr = &c.stderr
+		c.cmd.SysProcAttr = childSysProcAttr()
 		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 			return err
 		}
@@ -150,6 +242,9 @@ func (b *bench) procsRun(ctx context.Context, cfg, path string, s *sample) error
 			return fmt.Errorf("starting process %d: %w", i, err)
 		}
 		children[i] = c
+		if !trackChild(c.cmd.Process) {
+			return fmt.Errorf("starting process %d: interrupted", i)
+		}
 	}
 	for i, c := range children {
 		line, err := c.stdout.ReadString('\n')

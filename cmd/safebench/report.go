@@ -17,10 +17,15 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// Chart tile size: one row of three charts per workload.
+// Chart tile size: one row per workload, chartCols panels a row
+// (throughput of up to two ops, latency percentiles, WAL over time), under
+// a header that holds the one legend: colors are configurations in every
+// panel, so no panel carries a legend over its data.
 const (
-	tileW = 5.2 * vg.Inch
-	tileH = 3.6 * vg.Inch
+	tileW     = 4.3 * vg.Inch
+	tileH     = 3.4 * vg.Inch
+	headerH   = 0.55 * vg.Inch
+	chartCols = 4
 )
 
 // configColor gives every configuration the same color in every chart.
@@ -28,31 +33,62 @@ func configColor(cfg string) color.Color {
 	return plotutil.Color(max(slices.Index(knownConfigs, cfg), 0))
 }
 
-// writeCharts draws one row per workload: throughput bars, latency
+// opDashes is the line style of a workload's k-th op in the latency
+// panels: solid for the first, dashed for the second.
+func opDashes(k int) []vg.Length {
+	if k == 0 {
+		return nil
+	}
+	return []vg.Length{vg.Points(5), vg.Points(3)}
+}
+
+// limitDashes is the line style of sqlite3-safe's WAL limit.
+var limitDashes = []vg.Length{vg.Points(6), vg.Points(3)}
+
+// writeCharts draws one row per workload: throughput bars (one panel per
+// op, so that a slow op's bars do not vanish beside a fast one's), latency
 // percentiles, WAL size over time; PNG or SVG by the file's extension.
 func (r *report) writeCharts(path string) error {
 	var rows [][]*plot.Plot
 	for _, w := range r.opts.workloads {
-		row := []*plot.Plot{r.throughputPlot(w), r.latencyPlot(w), r.walPlot(w)}
+		_, ops, _ := r.summaries(w)
+		if len(ops) == 0 {
+			continue
+		}
+		row := make([]*plot.Plot, chartCols)
+		for k, op := range ops[:min(len(ops), 2)] {
+			row[k] = r.throughputPlot(w, op)
+		}
+		row[2], row[3] = r.latencyPlot(w), r.walPlot(w)
 		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
 		return fmt.Errorf("nothing to chart")
 	}
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	c, err := draw.NewFormattedCanvas(3*tileW, vg.Length(len(rows))*tileH, format)
+	height := headerH + vg.Length(len(rows))*tileH
+	c, err := draw.NewFormattedCanvas(chartCols*tileW, height, format)
 	if err != nil {
 		return err
 	}
 	dc := draw.New(c)
+	// A white background: PNGs are shown on dark pages too.
+	dc.FillPolygon(color.White, []vg.Point{{X: 0, Y: 0}, {X: dc.Max.X, Y: 0}, {X: dc.Max.X, Y: dc.Max.Y}, {X: 0, Y: dc.Max.Y}})
+	header := dc
+	header.Min.Y = dc.Max.Y - headerH
+	r.drawHeader(header)
+	body := dc
+	body.Max.Y = dc.Max.Y - headerH
 	t := draw.Tiles{
-		Rows: len(rows), Cols: 3,
-		PadX: vg.Points(14), PadY: vg.Points(14),
-		PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(10),
+		Rows: len(rows), Cols: chartCols,
+		PadX: vg.Points(14), PadY: vg.Points(16),
+		PadTop: vg.Points(4), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(10),
 	}
 	for i := range rows {
 		for j := range rows[i] {
-			rows[i][j].Draw(t.At(dc, j, i))
+			if rows[i][j] != nil {
+				rows[i][j].Draw(t.At(body, j, i))
+			}
 		}
 	}
 	f, err := os.Create(path)
@@ -66,15 +102,57 @@ func (r *report) writeCharts(path string) error {
 	return f.Close()
 }
 
+// drawHeader draws the legend of every panel on one line: a swatch per
+// configuration, the line styles of the ops and of the WAL limit.
+func (r *report) drawHeader(c draw.Canvas) {
+	sty := plot.New().Legend.TextStyle
+	sty.Font.Size = vg.Points(11)
+	sty.YAlign = draw.YCenter
+	h := c.Max.Y - c.Min.Y
+	y := c.Max.Y - h/3
+	x := c.Min.X + vg.Points(16)
+	text := func(s string) {
+		c.FillText(sty, vg.Point{X: x, Y: y}, s)
+		x += sty.Width(s) + vg.Points(14)
+	}
+	line := func(clr color.Color, dashes []vg.Length) {
+		c.StrokeLine2(draw.LineStyle{Color: clr, Width: vg.Points(2), Dashes: dashes}, x, y, x+vg.Points(26), y)
+		x += vg.Points(30)
+	}
+	text("configurations:")
+	var cfgs []string
+	for _, s := range r.Summaries {
+		if !slices.Contains(cfgs, s.Config) {
+			cfgs = append(cfgs, s.Config)
+		}
+	}
+	slices.SortFunc(cfgs, func(a, b string) int { return slices.Index(knownConfigs, a) - slices.Index(knownConfigs, b) })
+	for _, cfg := range cfgs {
+		sq := vg.Points(10)
+		c.FillPolygon(configColor(cfg), []vg.Point{{X: x, Y: y - sq/2}, {X: x + sq, Y: y - sq/2}, {X: x + sq, Y: y + sq/2}, {X: x, Y: y + sq/2}})
+		x += sq + vg.Points(4)
+		text(cfg)
+	}
+	y, x = c.Min.Y+h/3, c.Min.X+vg.Points(16)
+	text("latency lines:")
+	line(color.Black, opDashes(0))
+	text("first op (write, append, select)")
+	line(color.Black, opDashes(1))
+	text("second op (read, insert)")
+	x += vg.Points(10)
+	text(fmt.Sprintf("WAL panels: the largest size in each 1/%d of the run", walBuckets))
+	if slices.Contains(r.opts.workloads, "starve") {
+		line(color.Black, limitDashes)
+		text("sqlite3-safe's _safe_wal_limit (starve)")
+	}
+}
+
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(10)
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.ThumbnailWidth = vg.Points(14)
 	p.Add(plotter.NewGrid())
 	p.Y.Tick.Marker = compactTicks{plot.DefaultTicks{}}
 	return p
@@ -121,45 +199,43 @@ func (r *report) summaries(w string) (cfgs, ops []string, get func(cfg, op strin
 	return cfgs, ops, func(cfg, op string) *summary { return r.find(w, cfg, op) }
 }
 
-// throughputPlot: median ops/s per op, one bar per configuration, with the
+// throughputPlot: op's median ops/s, one bar per configuration, with the
 // runs' min-max as a range mark.
-func (r *report) throughputPlot(w string) *plot.Plot {
-	runs := "median"
+func (r *report) throughputPlot(w, op string) *plot.Plot {
+	runs := "one run"
 	if r.opts.count > 1 {
-		runs = fmt.Sprintf("median of %d runs, min-max", r.opts.count)
+		runs = fmt.Sprintf("median of %d runs, bar: min-max", r.opts.count)
 	}
-	p := newPlot(w+": throughput", "", "ops/s ("+runs+")")
-	cfgs, ops, get := r.summaries(w)
-	p.NominalX(ops...)
-	barW := min(vg.Points(22), vg.Points(300)/vg.Length(len(cfgs)*len(ops)+1))
+	p := newPlot(fmt.Sprintf("%s: %s throughput", w, op), "", "ops/s ("+runs+")")
+	cfgs, _, get := r.summaries(w)
+	p.NominalX(cfgs...)
+	p.X.Tick.Label.Font.Size = vg.Points(8)
+	barW := vg.Points(26)
 	top := 0.0
+	rng := &rangeMarks{}
 	for j, cfg := range cfgs {
-		vals := make(plotter.Values, len(ops))
-		rng := &rangeMarks{offset: vg.Length(float64(j)-float64(len(cfgs)-1)/2) * barW}
-		for i, op := range ops {
-			if s := get(cfg, op); s != nil {
-				vals[i] = s.OpsPerSec.Median
-				rng.x = append(rng.x, float64(i))
-				rng.lo = append(rng.lo, s.OpsPerSec.Min)
-				rng.hi = append(rng.hi, s.OpsPerSec.Max)
-				top = max(top, s.OpsPerSec.Max)
-			}
+		s := get(cfg, op)
+		if s == nil {
+			continue
 		}
-		bars, err := plotter.NewBarChart(vals, barW)
+		bars, err := plotter.NewBarChart(plotter.Values{s.OpsPerSec.Median}, barW)
 		if err != nil {
 			continue
 		}
+		bars.XMin = float64(j)
 		bars.Color = configColor(cfg)
 		bars.LineStyle.Width = 0
-		bars.Offset = rng.offset
 		p.Add(bars)
-		if r.opts.count > 1 {
-			p.Add(rng)
-		}
-		p.Legend.Add(cfg, bars)
+		rng.x = append(rng.x, float64(j))
+		rng.lo = append(rng.lo, s.OpsPerSec.Min)
+		rng.hi = append(rng.hi, s.OpsPerSec.Max)
+		top = max(top, s.OpsPerSec.Max)
+	}
+	if r.opts.count > 1 {
+		p.Add(rng)
 	}
 	p.Y.Min = 0
-	p.Y.Max = top * (1.15 + 0.1*float64(len(cfgs))) // room for the legend
+	p.Y.Max = max(top*1.08, 1)
 	return p
 }
 
@@ -190,9 +266,15 @@ func (m *rangeMarks) DataRange() (xmin, xmax, ymin, ymax float64) {
 }
 
 // latencyPlot: the percentiles of successful ops (medians over the runs),
-// one line per configuration and op, on a log scale.
+// one line per configuration and op, on a log scale; the header says
+// which line style is which op.
 func (r *report) latencyPlot(w string) *plot.Plot {
-	p := newPlot(w+": latency percentiles", "percentile", "latency (ms, log scale)")
+	cfgs, ops, get := r.summaries(w)
+	title := w + ": latency percentiles"
+	if len(ops) > 1 {
+		title += fmt.Sprintf("\n(solid: %s, dashed: %s)", ops[0], ops[1])
+	}
+	p := newPlot(title, "percentile", "latency (ms, log scale)")
 	names := make([]string, len(quantiles))
 	for i, q := range quantiles {
 		names[i] = fmt.Sprintf("p%g", q)
@@ -200,7 +282,6 @@ func (r *report) latencyPlot(w string) *plot.Plot {
 	p.NominalX(names...)
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = compactTicks{plot.LogTicks{Prec: -1}}
-	cfgs, ops, get := r.summaries(w)
 	lo, hi := math.Inf(1), 0.0
 	for _, cfg := range cfgs {
 		for k, op := range ops {
@@ -219,36 +300,81 @@ func (r *report) latencyPlot(w string) *plot.Plot {
 				continue
 			}
 			line.Color = configColor(cfg)
-			line.Dashes = plotutil.Dashes(k)
+			line.Dashes = opDashes(k)
+			line.Width = vg.Points(1.5)
 			points.Color = configColor(cfg)
 			points.Shape = plotutil.Shape(k)
 			p.Add(line, points)
-			name := cfg
-			if len(ops) > 1 {
-				name += " " + op
-			}
-			p.Legend.Add(name, line, points)
 		}
 	}
 	if hi > 0 {
-		// Decades of room above for the legend.
-		p.Y.Min, p.Y.Max = lo/2, hi*math.Pow(10, 0.25*float64(len(cfgs)*len(ops))+0.4)
+		p.Y.Min, p.Y.Max = lo/1.5, hi*1.5
 	}
 	return p
 }
 
+// walFloorMiB is where the WAL panels, on a log scale, draw a size of 0
+// (no -wal file, or one just truncated): 4 KiB, about one page.
+const walFloorMiB = 4.0 / 1024
+
+// walBuckets is how many intervals a WAL panel splits a run into, drawing
+// the largest sample of each: a WAL truncated many times a second would
+// otherwise fill its panel with a solid sawtooth.
+const walBuckets = 80
+
+// walPeaks returns, for each of walBuckets equal intervals of the series,
+// its largest size (MiB, at least walFloorMiB) at the interval's middle.
+func walPeaks(series []walPoint) plotter.XYs {
+	if len(series) == 0 {
+		return nil
+	}
+	end := series[len(series)-1].T
+	width := max(end/walBuckets, walEvery.Seconds())
+	var out plotter.XYs
+	for _, pt := range series {
+		b := math.Floor(pt.T / width)
+		y := max(float64(pt.Bytes)/(1<<20), walFloorMiB)
+		if n := len(out); n > 0 && math.Floor(out[n-1].X/width) == b {
+			out[n-1].Y = max(out[n-1].Y, y)
+			continue
+		}
+		out = append(out, plotter.XY{X: (b + 0.5) * width, Y: y})
+	}
+	return out
+}
+
 // walPlot: the -wal file's size over time in one run per configuration
-// (the run with the median largest size).
+// (the run with the median largest size; the title says which), on a log
+// scale, so that a WAL bounded at a few MiB shows beside one of GiBs; in
+// starve, with sqlite3-safe's limit.
+//
+// Starve's panel is linear, from 0 to twice sqlite3-safe's WAL limit: its
+// headline is sqlite3-safe's WAL staying under the limit, which a log
+// scale spanning the others' GiBs would flatten onto the limit's line. The
+// lines that leave the panel are named in its title, with their peaks.
 func (r *report) walPlot(w string) *plot.Plot {
-	p := newPlot(w+": WAL size over time", "seconds", "WAL file (MiB)")
+	starve := w == "starve"
+	p := newPlot("", "seconds", "WAL file (MiB, log scale)")
+	if starve {
+		p.Y.Label.Text = "WAL file (MiB, linear)"
+	} else {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = compactTicks{plot.LogTicks{Prec: -1}}
+	}
+	limit := float64(r.opts.walLimit) / (1 << 20)
 	cfgs, ops, get := r.summaries(w)
+	p.Title.Text = w + ": WAL size over time"
+	if starve {
+		p.Title.Text = w + ": WAL against sqlite3-safe's limit"
+	}
 	if len(ops) == 0 {
 		return p
 	}
-	top, right := 0.0, 0.0
+	top, right := walFloorMiB, 0.0
+	var which, above []string
 	for _, cfg := range cfgs {
 		s := get(cfg, ops[0])
-		if s == nil || !s.WALSeen {
+		if s == nil || !s.WALSeen || len(s.runs) == 0 {
 			continue
 		}
 		run := s.runs[0]
@@ -257,10 +383,9 @@ func (r *report) walPlot(w string) *plot.Plot {
 				run = x
 			}
 		}
-		xys := make(plotter.XYs, len(run.WAL.Series))
-		for i, pt := range run.WAL.Series {
-			xys[i] = plotter.XY{X: pt.T, Y: float64(pt.Bytes) / (1 << 20)}
-			top, right = max(top, xys[i].Y), max(right, pt.T)
+		xys := walPeaks(run.WAL.Series)
+		for _, xy := range xys {
+			top, right = max(top, xy.Y), max(right, xy.X)
 		}
 		if len(xys) == 0 {
 			continue
@@ -270,22 +395,36 @@ func (r *report) walPlot(w string) *plot.Plot {
 			continue
 		}
 		line.Color = configColor(cfg)
-		line.Width = vg.Points(1.5)
+		line.Width = vg.Points(1.2)
 		p.Add(line)
-		p.Legend.Add(fmt.Sprintf("%s (run %d)", cfg, run.Rep), line)
+		which = append(which, fmt.Sprintf("%s %d", cfg, run.Rep))
+		if peak := float64(run.WAL.MaxBytes); starve && peak > 2*float64(r.opts.walLimit) {
+			above = append(above, fmt.Sprintf("%s %s", cfg, bytesString(peak)))
+		}
 	}
-	if w == "starve" {
-		limit := float64(r.opts.walLimit) / (1 << 20)
+	if len(which) > 0 {
+		if r.opts.count > 1 {
+			p.Title.Text += fmt.Sprintf("\nthe run (of %d) with the median peak:\n%s", r.opts.count, strings.Join(which, ", "))
+		} else {
+			p.Title.Text += "\nthe only run"
+		}
+	}
+	if len(above) > 0 {
+		p.Title.Text += "\noff the top (peak): " + strings.Join(above, ", ")
+	}
+	if starve {
 		line, err := plotter.NewLine(plotter.XYs{{X: 0, Y: limit}, {X: max(right, r.opts.duration.Seconds()), Y: limit}})
 		if err == nil {
-			line.Color = configColor("sqlite3-safe")
-			line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			line.Color = color.Black
+			line.Dashes = limitDashes
+			line.Width = vg.Points(1.5)
 			p.Add(line)
-			p.Legend.Add("sqlite3-safe _safe_wal_limit", line)
 			top = max(top, limit)
 		}
 	}
-	p.Y.Min = 0
-	p.Y.Max = max(top, 0.01) * (1.15 + 0.1*float64(len(cfgs)+1))
+	p.Y.Min, p.Y.Max = walFloorMiB, top*2
+	if starve {
+		p.Y.Min, p.Y.Max = 0, 2*limit
+	}
 	return p
 }

@@ -178,6 +178,7 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "safebench: -json: %v\n", err)
 			return 1
 		}
+		fmt.Fprintf(stderr, "safebench: wrote -json %s\n", o.jsonPath)
 	}
 	if errs.Load() > 0 {
 		fmt.Fprintf(stderr, "safebench: soak: %d errors\n", errs.Load())

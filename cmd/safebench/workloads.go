@@ -51,6 +51,9 @@ func appendBlocks(ctx context.Context, db *sql.DB, g, k int, prefix string, op *
 			local := newHist()
 			defer op.merge(local)
 			for i := range k {
+				if ctx.Err() != nil {
+					return // a procs child whose parent is gone
+				}
 				t0 := time.Now()
 				if _, err := ledger.Append(ctx, db, fmt.Sprintf("%sg%d-b%d", prefix, gi, i)); err != nil {
 					op.fail(err)

@@ -1,0 +1,610 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sqlite3safe/sqlite3safe"
+)
+
+// The documentation's numbers are generated, never typed: a Markdown file
+// (docs/performance.md) marks regions as
+//
+//	<!-- generated:NAME -->...<!-- /generated:NAME -->
+//
+// and renderDocs replaces what is between the markers with fragment NAME
+// rendered from a -json results file. A region on one line is inline text
+// (a number in a sentence); a fragment that spans lines is a block, and its
+// markers stand on lines of their own.
+
+// generatedRegion matches one region; the name is repeated in the closing
+// marker (checked by renderDocs).
+var generatedRegion = regexp.MustCompile(`(?s)<!-- generated:([a-z0-9-]+) -->(.*?)<!-- /generated:([a-z0-9-]+) -->`)
+
+// renderDocs returns md with every generated region rendered from r. An
+// unknown fragment, a closing marker naming another fragment, or a
+// fragment the results lack the data for is an error.
+func renderDocs(md string, r *report) (string, error) {
+	var errs []string
+	out := generatedRegion.ReplaceAllStringFunc(md, func(m string) string {
+		g := generatedRegion.FindStringSubmatch(m)
+		name, closing := g[1], g[3]
+		if name != closing {
+			errs = append(errs, fmt.Sprintf("generated:%s closed by /generated:%s", name, closing))
+			return m
+		}
+		f, ok := fragments[name]
+		if !ok {
+			errs = append(errs, fmt.Sprintf("generated:%s: no such fragment", name))
+			return m
+		}
+		text, err := f(r)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("generated:%s: %v", name, err))
+			return m
+		}
+		if strings.Contains(text, "\n") {
+			text = "\n" + strings.TrimSuffix(text, "\n") + "\n"
+		}
+		return "<!-- generated:" + name + " -->" + text + "<!-- /generated:" + name + " -->"
+	})
+	if strings.Count(md, "<!-- generated:") != strings.Count(md, "<!-- /generated:") {
+		errs = append(errs, "unbalanced generated markers")
+	}
+	if len(errs) > 0 {
+		return "", fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return out, nil
+}
+
+// runRenderDocs is -render-docs: it loads the results, writes their tables
+// to stdout as the run printed them, and with -docs rewrites the Markdown
+// file's generated regions, with -report redraws the charts.
+func runRenderDocs(o *options, stdout, stderr io.Writer) int {
+	r, err := loadReport(o.renderDocs)
+	if err != nil {
+		fmt.Fprintf(stderr, "safebench: -render-docs: %v\n", err)
+		return 1
+	}
+	r.writeText(stdout)
+	if o.docsPath != "" {
+		md, err := os.ReadFile(o.docsPath)
+		if err == nil {
+			var out string
+			if out, err = renderDocs(string(md), r); err == nil {
+				err = os.WriteFile(o.docsPath, []byte(out), 0o644)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "safebench: -docs: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "safebench: wrote -docs %s\n", o.docsPath)
+	}
+	if o.reportPath != "" {
+		if err := r.writeCharts(o.reportPath); err != nil {
+			fmt.Fprintf(stderr, "safebench: -report: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "safebench: wrote -report %s\n", o.reportPath)
+	}
+	return 0
+}
+
+// fragments are the generated regions' contents, by name.
+var fragments = map[string]func(r *report) (string, error){
+	"run-command":         fragRunCommand,
+	"machine":             fragMachine,
+	"runs":                func(r *report) (string, error) { return strconv.Itoa(r.opts.count), nil },
+	"cpus":                func(r *report) (string, error) { return strconv.Itoa(r.Machine.CPUs), nil },
+	"workloads":           fragWorkloads,
+	"tuned-dsn":           func(*report) (string, error) { return "`?" + tunedQuery + "`", nil },
+	"tables":              fragTables,
+	"meaning":             fragMeaning,
+	"headline":            fragHeadline,
+	"targets":             fragTargets,
+	"ledger-why":          fragLedgerWhy,
+	"mixed-write-why":     fragMixedWriteWhy,
+	"mixed-lock-queue":    fragMixedLockQueue,
+	"mixed-wal":           fragMixedWAL,
+	"mixed-read-why":      fragMixedReadWhy,
+	"mixed-hold-backs":    fragMixedHoldBacks,
+	"mixed-trade-off":     fragMixedTradeOff,
+	"starve-why":          fragStarveWhy,
+	"starve-cost":         fragStarveCost,
+	"overhead-why":        fragOverheadWhy,
+	"overhead-tail":       fragOverheadTail,
+	"starve-limit":        func(r *report) (string, error) { return bytesString(float64(r.opts.walLimit)), nil },
+	"run-time":            fragRunTime,
+	"starve-duration":     func(r *report) (string, error) { return r.opts.duration.String(), nil },
+	"overhead-rounds":     func(*report) (string, error) { return strconv.Itoa(overheadRounds), nil },
+	"starve-hold":         func(*report) (string, error) { return starveHold.String(), nil },
+	"wal-sample-period":   func(*report) (string, error) { return walEvery.String(), nil },
+	"verdict-ledger":      verdict("ledger", ""),
+	"verdict-mixed-write": verdict("mixed", "write"),
+	"verdict-mixed-read":  verdict("mixed", "read"),
+	"verdict-starve":      verdict("starve", ""),
+	"verdict-overhead":    verdict("overhead", ""),
+}
+
+// verdict returns a fragment saying whether workload w's targets whose
+// goal mentions about ("": all of them) were met: "met", or "missed"
+// with the goals missed.
+func verdict(w, about string) func(r *report) (string, error) {
+	return func(r *report) (string, error) {
+		var n int
+		var missed []string
+		for _, t := range r.Targets {
+			if t.Workload != w || !strings.Contains(t.Goal, about) {
+				continue
+			}
+			n++
+			if !t.Met {
+				missed = append(missed, t.Goal)
+			}
+		}
+		switch {
+		case n == 0:
+			return "", fmt.Errorf("no %s target about %q", w, about)
+		case len(missed) == 0:
+			return "met", nil
+		}
+		return "missed (" + strings.Join(missed, "; ") + ")", nil
+	}
+}
+
+// get returns the summary or an error naming what is missing.
+func (r *report) get(w, cfg, op string) (*summary, error) {
+	if s := r.find(w, cfg, op); s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("the results have no %s %s %s", w, cfg, op)
+}
+
+// thousands formats n with commas: 25,405.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// x formats a ratio: 0.89×.
+func x(v float64) string { return fmt.Sprintf("%.2f×", v) }
+
+// span formats the lowest and highest of xs: "16" or "16 to 17".
+func span(xs []int64, f func(int64) string) string {
+	lo, hi := slices.Min(xs), slices.Max(xs)
+	if lo == hi {
+		return f(lo)
+	}
+	return f(lo) + " to " + f(hi)
+}
+
+// safeStats returns sqlite3-safe's Stats of each run of workload w.
+func (r *report) safeStats(w string) ([]*safeSnapshot, error) {
+	var out []*safeSnapshot
+	for i := range r.Runs {
+		if s := &r.Runs[i]; s.Workload == w && s.Config == sqlite3safe.DriverName && s.Safe != nil {
+			out = append(out, s.Safe)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the results have no sqlite3-safe Stats for %s", w)
+	}
+	return out, nil
+}
+
+func fragRunCommand(r *report) (string, error) {
+	def := &options{}
+	fs, _ := newFlagSet(def)
+	if err := fs.Parse(nil); err != nil {
+		return "", err
+	}
+	o := r.opts
+	args := []string{"go run ./cmd/safebench"}
+	list := func(flag string, got, all []string) {
+		switch {
+		case slices.Equal(got, all):
+			args = append(args, flag+" all")
+		default:
+			args = append(args, flag+" "+strings.Join(got, ","))
+		}
+	}
+	list("-workload", o.workloads, allWorkloads)
+	if !slices.Equal(o.configs, []string{"sqlite3", sqlite3safe.DriverName}) {
+		list("-configs", o.configs, allConfigs)
+	}
+	for _, f := range []struct {
+		name     string
+		got, def int64
+	}{
+		{"-count", int64(o.count), int64(def.count)},
+		{"-goroutines", int64(o.goroutines), int64(def.goroutines)},
+		{"-blocks", int64(o.blocks), int64(def.blocks)},
+		{"-writers", int64(o.writers), int64(def.writers)},
+		{"-readers", int64(o.readers), int64(def.readers)},
+		{"-wal-limit", o.walLimit, def.walLimit},
+		{"-ops", int64(o.ops), int64(def.ops)},
+		{"-rows", int64(o.rows), int64(def.rows)},
+		{"-procs", int64(o.procs), int64(def.procs)},
+		{"-proc-goroutines", int64(o.procGoroutines), int64(def.procGoroutines)},
+		{"-proc-blocks", int64(o.procBlocks), int64(def.procBlocks)},
+	} {
+		if f.got != f.def {
+			args = append(args, fmt.Sprintf("%s %d", f.name, f.got))
+		}
+		if f.name == "-blocks" && o.duration != def.duration {
+			args = append(args, "-duration "+o.duration.String())
+		}
+	}
+	return "```\n" + strings.Join(args, " ") + " \\\n    -json docs/safebench-results.json -report docs/safebench-results.png > docs/safebench-results.txt\n```\n", nil
+}
+
+func fragMachine(r *report) (string, error) {
+	m := r.Machine
+	s := fmt.Sprintf("%s on %s/%s, %d CPUs (%s), SQLite %s as bundled in go-sqlite3", m.Go, m.OS, m.Arch, m.CPUs, orDash(m.CPU), m.SQLite)
+	if m.LoadStart != "" {
+		s += fmt.Sprintf("; the load average was %s when the run started and %s when it ended", m.LoadStart, m.LoadEnd)
+	}
+	return s, nil
+}
+
+func fragRunTime(r *report) (string, error) {
+	var total float64
+	for _, s := range r.Runs {
+		total += s.Elapsed
+	}
+	return (time.Duration(total) * time.Second).Round(time.Second).String(), nil
+}
+
+func fragWorkloads(r *report) (string, error) {
+	o := r.opts
+	var b strings.Builder
+	for _, w := range o.workloads {
+		switch w {
+		case "ledger":
+			fmt.Fprintf(&b, "- **ledger** — the seed scenario: %d goroutines each append %d blocks to a hash-chained ledger,\n  one transaction per block (read the last block, insert the next); the chain is verified after.\n", o.goroutines, o.blocks)
+		case "mixed":
+			fmt.Fprintf(&b, "- **mixed** — %d writers alternate an autocommit %d-byte `INSERT` and an `UPDATE` by key; %d readers\n  alternate a point `SELECT` and a %d-row range scan; %s on a table seeded with %s rows.\n", o.writers, valueSize, o.readers, scanRows, o.duration, thousands(int64(o.rows)))
+		case "starve":
+			fmt.Fprintf(&b, "- **starve** — one writer inserting four 1 KiB rows per statement while %d readers always keep a\n  read open (each holds it %s, staggered), %s: SQLite's checkpoint starvation. sqlite3-safe\n  gets `_safe_wal_limit=%d` (%s); nothing else has a limit.\n", o.readers, starveHold, o.duration, o.walLimit, bytesString(float64(o.walLimit)))
+		case "overhead":
+			fmt.Fprintf(&b, "- **overhead** — one goroutine: %s point `SELECT`s on %s rows, then %s autocommit `INSERT`s. The\n  configurations run at once on their own files and take turns in %d rounds; ns/op is the median\n  of a configuration's rounds. Plain sqlite3 runs here as `sqlite3-wal` (`?_journal_mode=WAL`), so\n  that what is measured is the wrapper, not WAL against a rollback journal.\n", thousands(int64(o.ops)), thousands(int64(o.rows)), thousands(int64(o.ops)), overheadRounds)
+		case "procs":
+			fmt.Fprintf(&b, "- **procs** — %d processes (the command re-executes itself) × %d goroutines × %d ledger appends\n  on one file; errors are counted per process and the chain is verified.\n", o.procs, o.procGoroutines, o.procBlocks)
+		}
+	}
+	return b.String(), nil
+}
+
+func fragTables(r *report) (string, error) {
+	var b strings.Builder
+	b.WriteString("```\n")
+	var t strings.Builder
+	r.writeTables(&t)
+	b.WriteString(strings.TrimPrefix(t.String(), "\n"))
+	b.WriteString("```\n")
+	return b.String(), nil
+}
+
+// attempts returns the ops tried (successful and failed) and the failed
+// ones, over the runs.
+func attempts(s *summary) (total, failed int64) {
+	for _, op := range s.ops {
+		total += op.Ops + op.errorCount()
+		failed += op.errorCount()
+	}
+	return total, failed
+}
+
+func fragMeaning(r *report) (string, error) {
+	n := r.opts.count
+	var b strings.Builder
+	fmt.Fprintf(&b, "- **OPS/S** is successful operations per second, the median of the %d runs; **MIN-MAX** is the\n  lowest and the highest of the runs (`-` after a single run); **x SAFE** is a row's OPS/S divided\n  by sqlite3-safe's for the same operation (above 1: that configuration did more). For `overhead`,\n  OPS/S = 10⁹ / NS/OP, and x SAFE above 1 means the other configuration spent less time per\n  operation; NS/OP is `-` in the other workloads.\n", n)
+	fmt.Fprintf(&b, "- **P50 / P99 / P99.9** are latencies of successful operations from HDR histograms, the median over\n  the runs of each run's percentile (`-`: no successful operation); for `ledger` and `procs` they\n  include the wait for the write lock, which with %d goroutines queued is most of it. Starve's read\n  latency is the time to the first row (before the reader's deliberate %s hold).\n", r.opts.goroutines, starveHold)
+	led, err := r.get("ledger", "sqlite3", "append")
+	if err != nil {
+		return "", err
+	}
+	pr, err := r.get("procs", "sqlite3", "append")
+	if err != nil {
+		return "", err
+	}
+	lt, lf := attempts(led)
+	pt, pf := attempts(pr)
+	fmt.Fprintf(&b, "- **ERRORS** are failed operations by kind, summed over the %d runs. A failed append is not retried,\n  so plain `sqlite3` lost %s of %s ledger appends to `database is locked`, and %s of %s\n  across processes. Its chain stayed intact: SQLite refuses what it cannot serialize, and the lost\n  blocks are simply missing.\n", n, thousands(lf), thousands(lt), thousands(pf), thousands(pt))
+	fmt.Fprintf(&b, "- **CHAIN** is whether `ledger.Verify` found an unbroken chain with one block per committed append,\n  in every run (`-`: the workload keeps no chain). **MAX WAL** is the largest `-wal` file sampled\n  every %s (median of the runs' largest, and the largest); `-` means no WAL (rollback journal).\n", walEvery)
+	return b.String(), nil
+}
+
+func fragHeadline(r *report) (string, error) {
+	safe := sqlite3safe.DriverName
+	got := map[string]*summary{}
+	for _, n := range []struct{ w, cfg, op string }{
+		{"mixed", "sqlite3", "read"}, {"starve", "sqlite3", "read"}, {"ledger", "sqlite3", "append"},
+		{"ledger", "sqlite3-tuned", "append"}, {"starve", "sqlite3-tuned", "write"}, {"mixed", "sqlite3-tuned", "write"},
+		{"ledger", safe, "append"}, {"ledger", "two-pool", "append"}, {"starve", safe, "write"},
+	} {
+		s, err := r.get(n.w, n.cfg, n.op)
+		if err != nil {
+			return "", err
+		}
+		got[n.w+" "+n.cfg] = s
+	}
+	p99 := func(k string) string { return durString(got[k].LatencyNs[2].Median) }
+	p999 := func(k string) string { return durString(got[k].LatencyNs[3].Median) }
+	errorsOf := func(cfg string) (n int64, workloads []string) {
+		for _, s := range r.Summaries {
+			if s.Config == cfg || (cfg == "sqlite3" && s.Config == "sqlite3-wal") {
+				n += s.errorCount()
+				if !slices.Contains(workloads, s.Workload) {
+					workloads = append(workloads, s.Workload)
+				}
+			}
+		}
+		return n, workloads
+	}
+	count := func(n int64) string {
+		if n == 0 {
+			return "zero errors"
+		}
+		return thousands(n) + " errors"
+	}
+	var b strings.Builder
+	if _, failed := attempts(got["ledger sqlite3"]); failed > 0 {
+		fmt.Fprintf(&b, "What plain go-sqlite3 costs a program that does not tune it: concurrent writes fail (%s of\nthe ledger's appends), ", thousands(failed))
+	} else {
+		b.WriteString("What plain go-sqlite3 costs a program that does not tune it: ")
+	}
+	fmt.Fprintf(&b, "and readers wait while a writer commits, because the rollback journal locks\nthem out (mixed read p99 %s, starve read p99 %s). ", p99("mixed sqlite3"), p99("starve sqlite3"))
+	tunedErrs, _ := errorsOf("sqlite3-tuned")
+	fmt.Fprintf(&b, "The hand-tuned DSN had %s; its ledger appends have a\np99.9 of %s, and under readers that overlap its WAL grows without bound (%s in %s in\nstarve, %s in mixed; medians of the runs' largest). ",
+		count(tunedErrs), p999("ledger sqlite3-tuned"), bytesString(got["starve sqlite3-tuned"].MaxWAL.Median), r.opts.duration,
+		bytesString(got["mixed sqlite3-tuned"].MaxWAL.Median))
+	safeErrs, workloads := errorsOf(safe)
+	fmt.Fprintf(&b, "sqlite3-safe had %s in the %d workloads (%s);\n", count(safeErrs), len(workloads), strings.Join(workloads, ", "))
+	led := got["ledger "+safe]
+	flattest := true
+	for _, s := range r.Summaries {
+		if s.Workload == "ledger" && s.Config != safe && s.LatencyNs[3].N > 0 && s.LatencyNs[3].Median < led.LatencyNs[3].Median {
+			flattest = false
+		}
+	}
+	tail := "its ledger p99.9 was"
+	if flattest {
+		tail = "the flattest latency tail in `ledger`:"
+	}
+	fmt.Fprintf(&b, "%s %s against two-pool's %s and the tuned DSN's %s; ", tail, p999("ledger "+safe), p999("ledger two-pool"), p999("ledger sqlite3-tuned"))
+	limit := float64(r.opts.walLimit)
+	if sw := got["starve "+safe]; sw.MaxWAL.Max <= limit {
+		fmt.Fprintf(&b, "and in starve its WAL\nstayed under its %s limit in every run (at most %s).\n", bytesString(limit), bytesString(sw.MaxWAL.Max))
+	} else {
+		fmt.Fprintf(&b, "and in starve its WAL\nwent over its %s limit (at most %s).\n", bytesString(limit), bytesString(sw.MaxWAL.Max))
+	}
+	return b.String(), nil
+}
+
+func fragTargets(r *report) (string, error) {
+	if len(r.Targets) == 0 {
+		return "", fmt.Errorf("the results judge no target")
+	}
+	var b strings.Builder
+	b.WriteString("| workload | target | result | |\n|---|---|---|---|\n")
+	for _, t := range r.Targets {
+		verdict := "**missed**"
+		if t.Met {
+			verdict = "met"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Workload, mdEscape(t.Goal), mdEscape(t.Result), verdict)
+	}
+	return b.String(), nil
+}
+
+// mdEscape keeps a table cell one cell.
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// ratioLine is "0.89× two-pool's blocks/s (per repetition 0.97, 0.89,
+// 0.88)" for a's ops/s over b's, what naming b's.
+func ratioLine(a, b *summary, what string) string {
+	s := x(a.OpsPerSec.Median/b.OpsPerSec.Median) + " " + what
+	if per := perRep(a, b, opsRatio); len(per) > 1 {
+		s += " (per repetition " + ratios(per) + ")"
+	}
+	return s
+}
+
+func fragLedgerWhy(r *report) (string, error) {
+	s, err := r.get("ledger", sqlite3safe.DriverName, "append")
+	if err != nil {
+		return "", err
+	}
+	tp, err := r.get("ledger", "two-pool", "append")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s, with a p99.9 of %s against %s", ratioLine(s, tp, "two-pool's blocks/s"),
+		durString(s.LatencyNs[3].Median), durString(tp.LatencyNs[3].Median)), nil
+}
+
+func fragMixedWriteWhy(r *report) (string, error) {
+	s, err := r.get("mixed", sqlite3safe.DriverName, "write")
+	if err != nil {
+		return "", err
+	}
+	t, err := r.get("mixed", "sqlite3-tuned", "write")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s; write p50 %s against %s, p99 %s against %s, p99.9 %s against %s",
+		ratioLine(s, t, "the tuned DSN's writes/s"), durString(s.LatencyNs[0].Median), durString(t.LatencyNs[0].Median),
+		durString(s.LatencyNs[2].Median), durString(t.LatencyNs[2].Median),
+		durString(s.LatencyNs[3].Median), durString(t.LatencyNs[3].Median)), nil
+}
+
+func fragMixedLockQueue(r *report) (string, error) {
+	st, err := r.safeStats("mixed")
+	if err != nil {
+		return "", err
+	}
+	var acq, waits int64
+	var esc []int64
+	for _, s := range st {
+		acq += s.LockAcquisitions
+		waits += s.LockWaits
+		esc = append(esc, s.Escalations)
+	}
+	if acq == 0 {
+		return "", fmt.Errorf("no lock acquisitions in mixed")
+	}
+	return fmt.Sprintf("%.0f%% of sqlite3-safe's lock acquisitions had to queue (its Stats over the %d runs: %s waits in %s acquisitions), and %s escalated checkpoints per run",
+		100*float64(waits)/float64(acq), len(st), thousands(waits), thousands(acq), span(esc, thousands)), nil
+}
+
+func fragMixedWAL(r *report) (string, error) {
+	t, err := r.get("mixed", "sqlite3-tuned", "write")
+	if err != nil {
+		return "", err
+	}
+	s, err := r.get("mixed", sqlite3safe.DriverName, "write")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("its WAL reached %s (median of the runs' largest; up to %s) in %s, against sqlite3-safe's %s (up to %s)",
+		bytesString(t.MaxWAL.Median), bytesString(t.MaxWAL.Max), r.opts.duration, bytesString(s.MaxWAL.Median), bytesString(s.MaxWAL.Max)), nil
+}
+
+func fragMixedReadWhy(r *report) (string, error) {
+	s, err := r.get("mixed", sqlite3safe.DriverName, "read")
+	if err != nil {
+		return "", err
+	}
+	tp, err := r.get("mixed", "two-pool", "read")
+	if err != nil {
+		return "", err
+	}
+	return ratioLine(s, tp, "two-pool's reads/s"), nil
+}
+
+func fragMixedHoldBacks(r *report) (string, error) {
+	st, err := r.safeStats("mixed")
+	if err != nil {
+		return "", err
+	}
+	tp, err := r.get("mixed", "two-pool", "read")
+	if err != nil {
+		return "", err
+	}
+	var n []int64
+	var longest int64
+	for _, s := range st {
+		n = append(n, s.ReaderHoldBacks)
+		longest = max(longest, s.ReaderHoldBackMax)
+	}
+	return fmt.Sprintf("%s new reads per run were held back, for at most %s; two-pool's WAL reached %s (median of the runs' largest)",
+		span(n, thousands), durString(float64(longest)), bytesString(tp.MaxWAL.Median)), nil
+}
+
+func fragMixedTradeOff(r *report) (string, error) {
+	tr, err := r.get("mixed", "sqlite3-tuned", "read")
+	if err != nil {
+		return "", err
+	}
+	pw, err := r.get("mixed", "two-pool", "write")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("the tuned DSN had the writes and %s sqlite3-safe's reads; two-pool had the reads and %s sqlite3-safe's writes",
+		x(tr.Ratio), x(pw.Ratio)), nil
+}
+
+func fragStarveWhy(r *report) (string, error) {
+	t, err := r.get("starve", "sqlite3-tuned", "write")
+	if err != nil {
+		return "", err
+	}
+	s, err := r.get("starve", sqlite3safe.DriverName, "write")
+	if err != nil {
+		return "", err
+	}
+	limit := float64(r.opts.walLimit)
+	return fmt.Sprintf("The tuned DSN's WAL grew to %s in %s (%.0f× the limit; median of the runs' largest) while sqlite3-safe's peaked at %s in the worst of %d runs (%s the %s limit)",
+		bytesString(t.MaxWAL.Median), r.opts.duration, t.MaxWAL.Median/limit, bytesString(s.MaxWAL.Max), s.Runs, x(s.MaxWAL.Max/limit), bytesString(limit)), nil
+}
+
+func fragStarveCost(r *report) (string, error) {
+	st, err := r.safeStats("starve")
+	if err != nil {
+		return "", err
+	}
+	var esc []int64
+	for _, s := range st {
+		esc = append(esc, s.Escalations)
+	}
+	sw, err := r.get("starve", sqlite3safe.DriverName, "write")
+	if err != nil {
+		return "", err
+	}
+	tw, err := r.get("starve", "sqlite3-tuned", "write")
+	if err != nil {
+		return "", err
+	}
+	sr, err := r.get("starve", sqlite3safe.DriverName, "read")
+	if err != nil {
+		return "", err
+	}
+	tr, err := r.get("starve", "sqlite3-tuned", "read")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s escalated checkpoints per %s run, so the writer does %s the tuned DSN's statements, and new reads wait for the escalations (read p50 %s; %s reads/s against %s)",
+		span(esc, thousands), r.opts.duration, x(sw.OpsPerSec.Median/tw.OpsPerSec.Median), durString(sr.LatencyNs[0].Median),
+		rate(sr.OpsPerSec.Median), rate(tr.OpsPerSec.Median)), nil
+}
+
+// overheadPct is sqlite3-safe's ns/op over sqlite3-wal's for op, minus one.
+func (r *report) overheadPct(op string) (s, base *summary, pct float64, err error) {
+	if s, err = r.get("overhead", sqlite3safe.DriverName, op); err != nil {
+		return
+	}
+	if base, err = r.get("overhead", "sqlite3-wal", op); err != nil {
+		return
+	}
+	if base.NsPerOp.Median == 0 || math.IsNaN(s.NsPerOp.Median) {
+		err = fmt.Errorf("no ns/op for overhead %s", op)
+		return
+	}
+	pct = 100 * (s.NsPerOp.Median/base.NsPerOp.Median - 1)
+	return
+}
+
+func fragOverheadWhy(r *report) (string, error) {
+	s, base, pct, err := r.overheadPct("select")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%+.1f%% ns/op (%.0f vs %.0f ns; p50 %s vs %s)", pct, s.NsPerOp.Median, base.NsPerOp.Median,
+		durString(s.LatencyNs[0].Median), durString(base.LatencyNs[0].Median)), nil
+}
+
+func fragOverheadTail(r *report) (string, error) {
+	s, base, pct, err := r.overheadPct("insert")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%+.1f%% ns/op (%.0f vs %.0f ns; insert p99.9 %s vs %s)", pct, s.NsPerOp.Median, base.NsPerOp.Median,
+		durString(s.LatencyNs[3].Median), durString(base.LatencyNs[3].Median)), nil
+}
