@@ -55,6 +55,7 @@
 //	_safe_wal_limit=BYTES   WAL size limit, default 67108864; sets journal_size_limit
 //	_safe_debug=0|1         record where the write-lock holder took it; ErrLockTimeout names it
 //	_safe_max_waiters=N     a write fails at once when N already wait for the lock; 0 = no bound
+//	_safe_stmt_cache=N      compiled statements kept per connection, default 64; 0 = off
 //	_safe=off               behave exactly like driver "sqlite3"
 //
 // The environment variable SQLITE3_SAFE=off has the effect of _safe=off on

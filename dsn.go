@@ -37,6 +37,9 @@ func (d *dsnInfo) sqliteDSN() string {
 	return d.path + "?" + strings.Join(d.params, "&")
 }
 
+// maxStmtCache bounds _safe_stmt_cache.
+const maxStmtCache = 1 << 16
+
 // maxMaxWaiters bounds _safe_max_waiters.
 const maxMaxWaiters = 1 << 20
 
@@ -45,7 +48,7 @@ const maxMaxWaiters = 1 << 20
 const maxLockTimeout = 24 * time.Hour
 
 // safeParams are the DSN parameters sqlite3-safe understands.
-const safeParams = "_safe, _safe_lock_timeout, _safe_checkpoint, _safe_wal_limit, _safe_debug, _safe_max_waiters"
+const safeParams = "_safe, _safe_lock_timeout, _safe_checkpoint, _safe_wal_limit, _safe_debug, _safe_max_waiters, _safe_stmt_cache"
 
 // parseDSN validates dsn and removes the _safe_* parameters from it. base
 // holds the defaults from Options; forceOff (SQLITE3_SAFE=off) makes it a
@@ -131,6 +134,13 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 	}
 	if _, val := goSQLiteParam(params, "_query_only"); val != "" {
 		d.queryOnly, _ = parseBool(val)
+	}
+	if _, given := params["_stmt_cache_size"]; !given && d.cfg.stmtCache > 0 && !strings.Contains(d.path, "?") {
+		// The statement cache is go-sqlite3's own (per connection, LRU,
+		// keyed by SQL text); a _stmt_cache_size in the DSN keeps its
+		// meaning and wins. (A name with a '?' in it has no parameters
+		// for go-sqlite3: one added would become part of the name.)
+		d.params = append(d.params, "_stmt_cache_size="+strconv.Itoa(d.cfg.stmtCache))
 	}
 	if d.cfg.lockTimeout < 0 {
 		return nil, fmt.Errorf("sqlite3-safe: lock timeout %v is negative; use 0 for no wait", d.cfg.lockTimeout)
@@ -354,6 +364,13 @@ func (c *config) setSafeParam(key, val string) error {
 			return fmt.Errorf("sqlite3-safe: DSN parameter _safe_wal_limit=%q: want a positive number of bytes", val)
 		}
 		c.walLimit = n
+	case "_safe_stmt_cache":
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || n < 0 || n > maxStmtCache {
+			return fmt.Errorf("sqlite3-safe: DSN parameter _safe_stmt_cache=%q: want a whole number of statements "+
+				"from 0 (no cache) to %d", val, maxStmtCache)
+		}
+		c.stmtCache = int(n)
 	case "_safe_max_waiters":
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil || n < 0 || n > maxMaxWaiters {

@@ -58,7 +58,9 @@ func TestParseDSN(t *testing.T) {
 		{dsn: "?_safe_debug=x", sqlite: "?_safe_debug=x", timeout: DefaultLockTimeout, ckpt: true, walLimit: DefaultWALLimit},
 	} {
 		t.Run(tc.dsn, func(t *testing.T) {
-			d, err := parseDSN(tc.dsn, defaultConfig(), false)
+			base := defaultConfig()
+			base.stmtCache = 0 // the go-sqlite3 DSNs below are as given; TestStmtCacheParameter covers the cache
+			d, err := parseDSN(tc.dsn, base, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,3 +183,33 @@ func FuzzParseDSN(f *testing.F) {
 }
 
 func isSafeKey(k string) bool { return k == "_safe" || strings.HasPrefix(k, "_safe_") }
+
+// TestStmtCacheParameter: the statement cache is go-sqlite3's
+// _stmt_cache_size, added unless the DSN gives it, turned off by
+// _safe_stmt_cache=0, never added where go-sqlite3 would not read it.
+func TestStmtCacheParameter(t *testing.T) {
+	for _, tc := range []struct{ dsn, sqlite string }{
+		{"a.db", "a.db?_stmt_cache_size=64"},
+		{"a.db?_fk=1", "a.db?_fk=1&_stmt_cache_size=64"},
+		{"a.db?_safe_stmt_cache=8", "a.db?_stmt_cache_size=8"},
+		{"a.db?_safe_stmt_cache=0", "a.db"},
+		{"a.db?_stmt_cache_size=3", "a.db?_stmt_cache_size=3"},
+		{"a.db?_stmt_cache_size=3&_safe_stmt_cache=8", "a.db?_stmt_cache_size=3"},
+		{"file:a.db?cache=private", "file:a.db?cache=private&_stmt_cache_size=64"},
+		{"?x=1", "?x=1"},
+		{"a.db?_safe=off", "a.db"},
+	} {
+		d, err := parseDSN(tc.dsn, defaultConfig(), false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dsn, err)
+		}
+		if got := d.sqliteDSN(); got != tc.sqlite {
+			t.Errorf("%s: go-sqlite3 DSN %q, want %q", tc.dsn, got, tc.sqlite)
+		}
+	}
+	for _, bad := range []string{"a.db?_safe_stmt_cache=-1", "a.db?_safe_stmt_cache=x", "a.db?_safe_stmt_cache=99999999"} {
+		if _, err := parseDSN(bad, defaultConfig(), false); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}

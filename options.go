@@ -13,6 +13,10 @@ const (
 	// DefaultWALLimit is the WAL size, in bytes, that the connection's
 	// journal_size_limit is set to (64 MiB).
 	DefaultWALLimit int64 = 64 << 20
+	// DefaultStmtCache is how many compiled statements each connection
+	// keeps for reuse, keyed by their SQL text (least recently used go
+	// first).
+	DefaultStmtCache = 64
 	// DefaultSlowLockWait is the lock wait over which [WithLogger]'s logger
 	// gets a warning.
 	DefaultSlowLockWait = time.Second
@@ -95,6 +99,23 @@ func WithMaxWaiters(n int) Option {
 	return optionFunc(func(c *config) { c.maxWaiters = max(n, 0) })
 }
 
+// WithStmtCache sets how many compiled statements each connection keeps
+// for reuse (DSN _safe_stmt_cache): db.Exec, db.Query and db.QueryRow with
+// the same SQL text then skip SQLite's compiler, as a prepared *sql.Stmt
+// does. Zero turns the cache off; a negative value means
+// [DefaultStmtCache]. The cache is go-sqlite3's (_stmt_cache_size, which
+// wins when the DSN gives it): invisible to the caller, it never hands out
+// a statement that is in use, recompiles after a schema change, does not
+// keep multi-statement strings, and is emptied when the connection closes.
+func WithStmtCache(n int) Option {
+	return optionFunc(func(c *config) {
+		c.stmtCache = n
+		if n < 0 {
+			c.stmtCache = DefaultStmtCache
+		}
+	})
+}
+
 // WithPinWarning sets how long a read may keep the WAL from being
 // checkpointed (pin it) before the logger gets a warning naming the
 // statement (and, with [WithDebug], where it began). Zero or less means
@@ -137,6 +158,7 @@ type config struct {
 	slowWait       time.Duration
 	pinWarning     time.Duration
 	maxWaiters     int // 0: no bound
+	stmtCache      int // go-sqlite3's _stmt_cache_size; 0: off
 }
 
 func defaultConfig() config {
@@ -147,5 +169,6 @@ func defaultConfig() config {
 		ckptPages:   DefaultCheckpointPages,
 		slowWait:    DefaultSlowLockWait,
 		pinWarning:  DefaultPinWarning,
+		stmtCache:   DefaultStmtCache,
 	}
 }
