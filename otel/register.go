@@ -25,18 +25,41 @@
 //	sqlite3safe.lock.wait.time          s              time spent queueing
 //	sqlite3safe.lock.wait.max           s              Gauge: longest single wait
 //	sqlite3safe.lock.timeouts           {timeout}      waits that timed out
+//	sqlite3safe.lock.queue.full         {write}        writes refused at once: the queue was at its
+//	                                                   bound (_safe_max_waiters)
+//	sqlite3safe.lock.held               {lock}         Gauge: 1 while the lock is held, with
+//	                                                   sqlite3safe.lock.holder; none while free
+//	sqlite3safe.lock.held.time          s              Gauge: how long the holder has held it (0: free)
+//	sqlite3safe.lock.queue.size         {request}      UpDownCounter: requests waiting for the lock
+//	sqlite3safe.lock.queue.oldest_wait  s              Gauge: how long the first of them has waited
 //	sqlite3safe.checkpoints             {checkpoint}   completed background checkpoints, by
 //	                                                   sqlite3safe.checkpoint.mode (PASSIVE,
 //	                                                   FULL, RESTART, TRUNCATE)
 //	sqlite3safe.checkpoint.busy         {checkpoint}   checkpoints that could not finish
 //	sqlite3safe.checkpoint.frames       {frame}        WAL frames copied into the database
 //	sqlite3safe.checkpoint.errors       {error}        checkpoints that failed
-//	sqlite3safe.checkpoint.escalations  {escalation}   checkpoints that held new readers back
-//	sqlite3safe.wal.brakes              {brake}        times writers were held at the WAL limit
-//	sqlite3safe.reader.holdbacks        {read}         reads that waited for an escalation
-//	sqlite3safe.reader.holdback.max     s              Gauge: longest such wait
+//	sqlite3safe.checkpoint.escalations  {escalation}   escalated checkpoints, by
+//	                                                   sqlite3safe.escalation.outcome (completed,
+//	                                                   busy, no_lock, failed)
+//	sqlite3safe.wal.brakes              {brake}        times writers were held at 3/4 of the WAL limit
+//	sqlite3safe.checkpoint.waits        {wait}         write-lock waits that met a checkpoint
+//	sqlite3safe.checkpoint.wait.max     s              Gauge: longest time one wait spent on checkpoints
+//	sqlite3safe.wal.pinned              s              Gauge: how long the oldest read has pinned the
+//	                                                   WAL (0: not pinned)
+//	sqlite3safe.wal.pinned.max          s              Gauge: longest such pin
+//	sqlite3safe.wal.pins                {pin}          times reads began to pin the WAL
+//	sqlite3safe.wal.limit               By             UpDownCounter: the WAL limit (none without a
+//	                                                   checkpointer)
 //	sqlite3safe.wal.size                By             UpDownCounter: -wal file size at the last sample
 //	sqlite3safe.wal.size.max            By             Gauge: largest -wal file size seen
+//
+// sqlite3safe.lock.holder takes a few fixed values: "transaction begun",
+// "statement", "manual transaction begun", and the checkpointer's
+// "catch-up checkpoint", "idle TRUNCATE checkpoint" and "escalated
+// checkpoint". Where the holder took the lock (FileStats.LockHolderSite,
+// a file:line recorded with debug on) is not exported: its values are
+// unbounded, unfit for an attribute; read it from [sqlite3safe.Stats] or
+// the lock-timeout error.
 //
 // From the *sql.DB's Stats method, with the names of OpenTelemetry's
 // database client semantic conventions where they have one:
@@ -146,6 +169,7 @@ type observer struct {
 	pool        []boundInstrument   // immutable
 	poolSets    []attribute.Set     // immutable: attributes of pool[i]
 	checkpoints instrument          // immutable
+	lockHeld    instrument          // immutable
 	observables []metric.Observable // immutable: every instrument, once
 
 	mu   sync.Mutex             // guards last
@@ -185,6 +209,10 @@ func newObserver(meter metric.Meter, db *sql.DB, name string) (*observer, error)
 		return nil, err
 	}
 	r.observables = append(r.observables, r.checkpoints.observable())
+	if r.lockHeld, err = newInstrument(meter, lockHeldColumn, false); err != nil {
+		return nil, err
+	}
+	r.observables = append(r.observables, r.lockHeld.observable())
 	for _, b := range r.pool {
 		r.poolSets = append(r.poolSets, attribute.NewSet(append([]attribute.KeyValue{poolNameKey.String(name)}, b.attrs...)...))
 	}
@@ -266,6 +294,9 @@ func (r *observer) observe(_ context.Context, o metric.Observer) error {
 	for i := range r.file {
 		b := &r.file[i]
 		b.observe(o, fv, attribute.NewSet(append(slices.Clip(common), b.attrs...)...))
+	}
+	if fs.LockHolder != "" {
+		o.ObserveInt64(r.lockHeld.i, 1, metric.WithAttributes(append(slices.Clip(common), holderKey.String(fs.LockHolder))...))
 	}
 	// Every mode always has a data point, 0 until its first checkpoint.
 	for _, m := range checkpointModes {

@@ -151,7 +151,9 @@ func mustCollect(t testing.TB, rd *sdkmetric.ManualReader) collected {
 // every field gives exactly these instruments, units, kinds, attributes
 // and values: durations as float seconds, checkpoints one data point per
 // mode (the four modes always, and a mode the exporter does not know by
-// its String), the path and pool name as attributes.
+// its String), escalations one data point per outcome, the lock's holder
+// as an attribute of sqlite3safe.lock.held and its call site nowhere, the
+// path and pool name as attributes.
 func TestObservesEveryFieldWithItsUnit(t *testing.T) {
 	db := openDB(t, sqlite3safe.DriverName, filepath.Join(t.TempDir(), "never-opened.db"))
 	db.SetMaxOpenConns(7)
@@ -175,9 +177,22 @@ func TestObservesEveryFieldWithItsUnit(t *testing.T) {
 			FramesCheckpointed: 7,
 			CheckpointErrors:   8,
 			Escalations:        9,
+			EscalationsBusy:    14,
+			EscalationsNoLock:  15,
+			EscalationsFailed:  16,
 			Brakes:             10,
-			ReaderHoldBacks:    11,
-			ReaderHoldBackMax:  2 * time.Second,
+			LockQueueFull:      17,
+			CheckpointWaits:    18,
+			CheckpointWaitMax:  750 * time.Millisecond,
+			WALPinned:          3 * time.Second,
+			WALPinnedMax:       4500 * time.Millisecond,
+			WALPins:            19,
+			LockHolder:         "escalated checkpoint",
+			LockHolderSite:     "app.go:42",
+			LockHeldFor:        125 * time.Millisecond,
+			LockQueue:          20,
+			LockOldestWait:     5 * time.Second,
+			WALLimit:           21,
 			WALBytes:           12,
 			MaxWALBytes:        13,
 		}, nil
@@ -187,26 +202,39 @@ func TestObservesEveryFieldWithItsUnit(t *testing.T) {
 	defer func() { require.NoError(t, reg.Unregister()) }()
 
 	const ckpt = "sqlite3safe.checkpoints{sqlite3safe.checkpoint.mode="
+	const esc = "sqlite3safe.checkpoint.escalations{sqlite3safe.escalation.outcome="
 	wantFile := map[string]point{
-		"sqlite3safe.lock.acquisitions":      {"{acquisition}", "counter", 1, false},
-		"sqlite3safe.lock.waits":             {"{wait}", "counter", 2, false},
-		"sqlite3safe.lock.wait.time":         {"s", "counter", 1.5, true},
-		"sqlite3safe.lock.wait.max":          {"s", "gauge", 0.25, true},
-		"sqlite3safe.lock.timeouts":          {"{timeout}", "counter", 3, false},
-		ckpt + "PASSIVE}":                    {"{checkpoint}", "counter", 4, false},
-		ckpt + "FULL}":                       {"{checkpoint}", "counter", 0, false},
-		ckpt + "RESTART}":                    {"{checkpoint}", "counter", 0, false},
-		ckpt + "TRUNCATE}":                   {"{checkpoint}", "counter", 5, false},
-		ckpt + "CheckpointMode(9)}":          {"{checkpoint}", "counter", 1, false},
-		"sqlite3safe.checkpoint.busy":        {"{checkpoint}", "counter", 6, false},
-		"sqlite3safe.checkpoint.frames":      {"{frame}", "counter", 7, false},
-		"sqlite3safe.checkpoint.errors":      {"{error}", "counter", 8, false},
-		"sqlite3safe.checkpoint.escalations": {"{escalation}", "counter", 9, false},
-		"sqlite3safe.wal.brakes":             {"{brake}", "counter", 10, false},
-		"sqlite3safe.reader.holdbacks":       {"{read}", "counter", 11, false},
-		"sqlite3safe.reader.holdback.max":    {"s", "gauge", 2, true},
-		"sqlite3safe.wal.size":               {"By", "updowncounter", 12, false},
-		"sqlite3safe.wal.size.max":           {"By", "gauge", 13, false},
+		"sqlite3safe.lock.acquisitions":   {"{acquisition}", "counter", 1, false},
+		"sqlite3safe.lock.waits":          {"{wait}", "counter", 2, false},
+		"sqlite3safe.lock.wait.time":      {"s", "counter", 1.5, true},
+		"sqlite3safe.lock.wait.max":       {"s", "gauge", 0.25, true},
+		"sqlite3safe.lock.timeouts":       {"{timeout}", "counter", 3, false},
+		ckpt + "PASSIVE}":                 {"{checkpoint}", "counter", 4, false},
+		ckpt + "FULL}":                    {"{checkpoint}", "counter", 0, false},
+		ckpt + "RESTART}":                 {"{checkpoint}", "counter", 0, false},
+		ckpt + "TRUNCATE}":                {"{checkpoint}", "counter", 5, false},
+		ckpt + "CheckpointMode(9)}":       {"{checkpoint}", "counter", 1, false},
+		"sqlite3safe.checkpoint.busy":     {"{checkpoint}", "counter", 6, false},
+		"sqlite3safe.checkpoint.frames":   {"{frame}", "counter", 7, false},
+		"sqlite3safe.checkpoint.errors":   {"{error}", "counter", 8, false},
+		esc + "completed}":                {"{escalation}", "counter", 9, false},
+		esc + "busy}":                     {"{escalation}", "counter", 14, false},
+		esc + "no_lock}":                  {"{escalation}", "counter", 15, false},
+		esc + "failed}":                   {"{escalation}", "counter", 16, false},
+		"sqlite3safe.wal.brakes":          {"{brake}", "counter", 10, false},
+		"sqlite3safe.lock.queue.full":     {"{write}", "counter", 17, false},
+		"sqlite3safe.checkpoint.waits":    {"{wait}", "counter", 18, false},
+		"sqlite3safe.checkpoint.wait.max": {"s", "gauge", 0.75, true},
+		"sqlite3safe.wal.pinned":          {"s", "gauge", 3, true},
+		"sqlite3safe.wal.pinned.max":      {"s", "gauge", 4.5, true},
+		"sqlite3safe.wal.pins":            {"{pin}", "counter", 19, false},
+		"sqlite3safe.lock.held{sqlite3safe.lock.holder=escalated checkpoint}": {"{lock}", "gauge", 1, false},
+		"sqlite3safe.lock.held.time":                                          {"s", "gauge", 0.125, true},
+		"sqlite3safe.lock.queue.size":                                         {"{request}", "updowncounter", 20, false},
+		"sqlite3safe.lock.queue.oldest_wait":                                  {"s", "gauge", 5, true},
+		"sqlite3safe.wal.limit":                                               {"By", "updowncounter", 21, false},
+		"sqlite3safe.wal.size":                                                {"By", "updowncounter", 12, false},
+		"sqlite3safe.wal.size.max":                                            {"By", "gauge", 13, false},
 	}
 	wantPool := map[string]point{
 		"db.client.connection.max":                                             {"{connection}", "updowncounter", 7, false},
@@ -455,4 +483,63 @@ func TestSeveralDatabases(t *testing.T) {
 	assert.Equal(t, map[string]int64{"a": 2, "b": 3}, maxByPool())
 	require.NoError(t, regA.Unregister())
 	assert.Equal(t, map[string]int64{"b": 3}, maxByPool())
+}
+
+// TestLockHolderAndWALLimitOfARealFile: while a transaction holds a real
+// file's write lock, sqlite3safe.lock.held has one data point, 1, with the
+// holder Stats names, and sqlite3safe.lock.held.time grows; once the lock
+// is free the data point is gone and the time is 0. The WAL limit is the
+// DSN's; without a checkpointer it has no data point.
+func TestLockHolderAndWALLimitOfARealFile(t *testing.T) {
+	const limit = 8 << 20
+	db := openDB(t, sqlite3safe.DriverName, filepath.Join(t.TempDir(), "held.db")+
+		fmt.Sprintf("?_safe_wal_limit=%d", limit))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	meter, rd := newMeter(t)
+	reg, err := Register(meter, db, "held")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, reg.Unregister()) }()
+
+	held := func(c collected) []string {
+		var out []string
+		for k := range c.points {
+			if strings.HasPrefix(k, "sqlite3safe.lock.held{") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	tx, err := db.Begin()
+	require.NoError(t, err)
+	_, err = tx.Exec("INSERT INTO t VALUES (1)")
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond)
+	st, err := sqlite3safe.Stats(db)
+	require.NoError(t, err)
+	require.NotEmpty(t, st.LockHolder)
+	got := mustCollect(t, rd)
+	key := "sqlite3safe.lock.held{sqlite3safe.lock.holder=" + st.LockHolder + "}"
+	assert.Equal(t, []string{key}, held(got))
+	assert.Equal(t, 1.0, got.points[key].Value)
+	assert.Equal(t, st.Path, got.paths[key])
+	assert.GreaterOrEqual(t, got.points["sqlite3safe.lock.held.time"].Value, 0.015)
+	assert.Equal(t, float64(limit), got.points["sqlite3safe.wal.limit"].Value)
+	require.NoError(t, tx.Rollback())
+
+	require.Eventually(t, func() bool {
+		got = mustCollect(t, rd)
+		return len(held(got)) == 0 && got.points["sqlite3safe.lock.held.time"].Value == 0
+	}, 10*time.Second, 10*time.Millisecond, "the lock is free, but a holder is still observed")
+	assert.Equal(t, 0.0, got.points["sqlite3safe.lock.queue.size"].Value)
+	assert.Contains(t, got.points, "sqlite3safe.lock.queue.size")
+
+	off := openDB(t, sqlite3safe.DriverName, filepath.Join(t.TempDir(), "off.db")+"?_safe_checkpoint=off")
+	mustExec(t, off, "CREATE TABLE t(x)")
+	meter2, rd2 := newMeter(t)
+	reg2, err := Register(meter2, off, "off")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, reg2.Unregister()) }()
+	got = mustCollect(t, rd2)
+	assert.Contains(t, got.points, "sqlite3safe.lock.acquisitions")
+	assert.NotContains(t, got.points, "sqlite3safe.wal.limit")
 }

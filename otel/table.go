@@ -29,6 +29,10 @@ const (
 	pathKey = attribute.Key("sqlite3safe.file.path")
 	// modeKey is the checkpoint mode of sqlite3safe.checkpoints.
 	modeKey = attribute.Key("sqlite3safe.checkpoint.mode")
+	// outcomeKey is the outcome of an escalated checkpoint.
+	outcomeKey = attribute.Key("sqlite3safe.escalation.outcome")
+	// holderKey is what holds the write lock (sqlite3safe.lock.held).
+	holderKey = attribute.Key("sqlite3safe.lock.holder")
 	// closeReasonKey tells why the pool closed a connection.
 	closeReasonKey = attribute.Key("sqlite3safe.pool.close.reason")
 )
@@ -68,14 +72,36 @@ var fileColumns = []column{
 		desc: "WAL frames copied into the database by checkpoints."},
 	{field: "CheckpointErrors", name: "sqlite3safe.checkpoint.errors", unit: "{error}", kind: counter,
 		desc: "Checkpoints that failed with an error (logged, never fatal)."},
-	{field: "Escalations", name: "sqlite3safe.checkpoint.escalations", unit: "{escalation}", kind: counter,
-		desc: "Checkpoints that held new readers back to let the WAL be reset."},
+	{field: "Escalations", name: "sqlite3safe.checkpoint.escalations", unit: "{escalation}", kind: counter, desc: escalationsDesc,
+		attrs: []attribute.KeyValue{outcomeKey.String("completed")}},
+	{field: "EscalationsBusy", name: "sqlite3safe.checkpoint.escalations", unit: "{escalation}", kind: counter, desc: escalationsDesc,
+		attrs: []attribute.KeyValue{outcomeKey.String("busy")}},
+	{field: "EscalationsNoLock", name: "sqlite3safe.checkpoint.escalations", unit: "{escalation}", kind: counter, desc: escalationsDesc,
+		attrs: []attribute.KeyValue{outcomeKey.String("no_lock")}},
+	{field: "EscalationsFailed", name: "sqlite3safe.checkpoint.escalations", unit: "{escalation}", kind: counter, desc: escalationsDesc,
+		attrs: []attribute.KeyValue{outcomeKey.String("failed")}},
 	{field: "Brakes", name: "sqlite3safe.wal.brakes", unit: "{brake}", kind: counter,
-		desc: "Times writers were held back because the WAL reached its limit before the checkpointer acted."},
-	{field: "ReaderHoldBacks", name: "sqlite3safe.reader.holdbacks", unit: "{read}", kind: counter,
-		desc: "Reads that waited for a checkpoint escalation."},
-	{field: "ReaderHoldBackMax", name: "sqlite3safe.reader.holdback.max", unit: "s", kind: gauge,
-		desc: "Longest single wait of a read held back by a checkpoint escalation."},
+		desc: "Times a writer found the WAL at three quarters of its limit and held writers back for the checkpointer."},
+	{field: "CheckpointWaits", name: "sqlite3safe.checkpoint.waits", unit: "{wait}", kind: counter,
+		desc: "Write-lock waits that met a checkpoint (its hold of the lock, or the brake); never counted against the lock timeout."},
+	{field: "CheckpointWaitMax", name: "sqlite3safe.checkpoint.wait.max", unit: "s", kind: gauge,
+		desc: "Longest time one write-lock wait spent on checkpoints."},
+	{field: "WALPinned", name: "sqlite3safe.wal.pinned", unit: "s", kind: gauge,
+		desc: "How long the oldest open read has kept the WAL from being checkpointed, when an escalation could not finish because of it (0 when nothing pins the WAL)."},
+	{field: "WALPinnedMax", name: "sqlite3safe.wal.pinned.max", unit: "s", kind: gauge,
+		desc: "Longest time a read has pinned the WAL."},
+	{field: "WALPins", name: "sqlite3safe.wal.pins", unit: "{pin}", kind: counter,
+		desc: "Times reads began to pin the WAL."},
+	{field: "LockQueueFull", name: "sqlite3safe.lock.queue.full", unit: "{write}", kind: counter,
+		desc: "Writes refused at once because the write lock's queue was at its bound (_safe_max_waiters)."},
+	{field: "LockHeldFor", name: "sqlite3safe.lock.held.time", unit: "s", kind: gauge,
+		desc: "How long the current holder of the write lock has held it (0 when the lock is free)."},
+	{field: "LockQueue", name: "sqlite3safe.lock.queue.size", unit: "{request}", kind: upDownCounter,
+		desc: "Requests waiting for the write lock now."},
+	{field: "LockOldestWait", name: "sqlite3safe.lock.queue.oldest_wait", unit: "s", kind: gauge,
+		desc: "How long the first request waiting for the write lock has waited (0 when none waits)."},
+	{field: "WALLimit", name: "sqlite3safe.wal.limit", unit: "By", kind: upDownCounter, omitZero: true,
+		desc: "WAL size the checkpointer keeps the file under (_safe_wal_limit); none when no checkpointer runs."},
 	{field: "WALBytes", name: "sqlite3safe.wal.size", unit: "By", kind: upDownCounter,
 		desc: "Size of the -wal file at the last sample."},
 	{field: "MaxWALBytes", name: "sqlite3safe.wal.size.max", unit: "By", kind: gauge,
@@ -89,10 +115,30 @@ var checkpointsColumn = column{
 	desc: "Completed background checkpoints, by mode.",
 }
 
+// escalationsDesc describes sqlite3safe.checkpoint.escalations.
+const escalationsDesc = "Escalated checkpoints (a TRUNCATE with writers held, when the WAL reaches half its limit), by outcome: " +
+	"completed; busy (older readers did not finish within the hold); no_lock (a write transaction kept the lock past the wait); " +
+	"failed (an error, also in sqlite3safe.checkpoint.errors)."
+
+// lockHeldColumn is the instrument of FileStats.LockHolder, a string: one
+// data point, 1, with the holder in holderKey while the lock is held;
+// none while it is free. The holders are a small fixed set of the
+// driver's own words.
+var lockHeldColumn = column{
+	name: "sqlite3safe.lock.held", unit: "{lock}", kind: gauge,
+	desc: "1 while the file's write lock is held, with what holds it in sqlite3safe.lock.holder; no data point while it is free.",
+}
+
 // The fields of FileStats that are not numbers, and how each is exported.
 var fileSpecialFields = map[string]string{
 	"Path":        "the sqlite3safe.file.path attribute of every instrument of the file",
 	"Checkpoints": "sqlite3safe.checkpoints, one data point per sqlite3safe.checkpoint.mode",
+	"LockHolder":  "sqlite3safe.lock.held, 1 with sqlite3safe.lock.holder while the lock is held",
+}
+
+// The fields of FileStats that are deliberately not exported, and why.
+var fileLeftOutFields = map[string]string{
+	"LockHolderSite": "a file:line of the caller's code: unbounded values, unfit for an attribute",
 }
 
 // poolColumns maps every field of database/sql's sql.DBStats to an

@@ -15,12 +15,13 @@ import (
 )
 
 // coverageProblems checks a table against the struct type it exports: every
-// field of t must have exactly one row in cols or one entry in special;
+// field of t must have exactly one row in cols, or one entry in special
+// (exported by hand) or leftOut (deliberately not exported);
 // every row must name a numeric field of t; a time.Duration must be in
 // seconds; rows sharing an instrument must agree on its kind, unit,
 // description and number type, and tell their data points apart by
 // attributes.
-func coverageProblems(t reflect.Type, cols []column, special map[string]string) []string {
+func coverageProblems(t reflect.Type, cols []column, special, leftOut map[string]string) []string {
 	var problems []string
 	rows := map[string]int{}
 	byName := map[string]column{}
@@ -57,25 +58,35 @@ func coverageProblems(t reflect.Type, cols []column, special map[string]string) 
 	for i := range t.NumField() {
 		f := t.Field(i)
 		_, bySpecial := special[f.Name]
-		switch n := rows[f.Name]; {
-		case n == 0 && !bySpecial:
+		_, left := leftOut[f.Name]
+		switch n := rows[f.Name] + btoi(bySpecial) + btoi(left); {
+		case n == 0:
 			problems = append(problems, fmt.Sprintf("field %v.%s (%v) is not exported: add a row for it to the table", t, f.Name, f.Type))
-		case n > 1 || (n == 1 && bySpecial):
-			problems = append(problems, fmt.Sprintf("field %v.%s is exported more than once", t, f.Name))
+		case n > 1:
+			problems = append(problems, fmt.Sprintf("field %v.%s is exported more than once (or both exported and left out)", t, f.Name))
 		}
 	}
-	for name := range special {
-		if _, ok := t.FieldByName(name); !ok {
-			problems = append(problems, fmt.Sprintf("%s is listed as exported by hand, but %v has no such field", name, t))
+	for _, m := range []map[string]string{special, leftOut} {
+		for name := range m {
+			if _, ok := t.FieldByName(name); !ok {
+				problems = append(problems, fmt.Sprintf("%s is listed as exported by hand or left out, but %v has no such field", name, t))
+			}
 		}
 	}
 	return problems
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // TestEveryFileStatsFieldIsExported fails when sqlite3safe.FileStats gains
 // a field that the table does not export.
 func TestEveryFileStatsFieldIsExported(t *testing.T) {
-	for _, p := range coverageProblems(reflect.TypeFor[sqlite3safe.FileStats](), fileColumns, fileSpecialFields) {
+	for _, p := range coverageProblems(reflect.TypeFor[sqlite3safe.FileStats](), fileColumns, fileSpecialFields, fileLeftOutFields) {
 		t.Error(p)
 	}
 }
@@ -83,15 +94,16 @@ func TestEveryFileStatsFieldIsExported(t *testing.T) {
 // TestEveryDBStatsFieldIsExported fails when database/sql's DBStats gains a
 // field (in a new Go release) that the table does not export.
 func TestEveryDBStatsFieldIsExported(t *testing.T) {
-	for _, p := range coverageProblems(reflect.TypeFor[sql.DBStats](), poolColumns, poolSpecialFields) {
+	for _, p := range coverageProblems(reflect.TypeFor[sql.DBStats](), poolColumns, poolSpecialFields, nil) {
 		t.Error(p)
 	}
 }
 
 // TestCoverageCheckFindsANewField: the check above does fail for a struct
 // with a field the table lacks, a row for a missing field, a non-number in
-// a row, a duration not in seconds, and rows that share an instrument but
-// not its unit.
+// a row, a duration not in seconds, rows that share an instrument but
+// not its unit, a field both exported and left out, and a left-out field
+// that does not exist.
 func TestCoverageCheckFindsANewField(t *testing.T) {
 	type stats struct {
 		Name   string
@@ -100,6 +112,7 @@ func TestCoverageCheckFindsANewField(t *testing.T) {
 		Added  int64 // not in the table
 		Holder string
 		Other  int64
+		Site   string
 	}
 	cols := []column{
 		{field: "Count", name: "x.count", unit: "{thing}", kind: counter},
@@ -107,8 +120,10 @@ func TestCoverageCheckFindsANewField(t *testing.T) {
 		{field: "Wait", name: "x.wait.max", unit: "ms", kind: gauge},
 		{field: "Holder", name: "x.holder", kind: gauge},
 		{field: "Gone", name: "x.gone", kind: counter},
+		{field: "Site", name: "x.site", kind: gauge},
 	}
-	got := strings.Join(coverageProblems(reflect.TypeFor[stats](), cols, map[string]string{"Name": "an attribute"}), "\n")
+	leftOut := map[string]string{"Site": "unbounded", "Missing": "gone"}
+	got := strings.Join(coverageProblems(reflect.TypeFor[stats](), cols, map[string]string{"Name": "an attribute"}, leftOut), "\n")
 	for _, want := range []string{
 		"field otel.stats.Added (int64) is not exported",
 		`field Wait is a time.Duration, observed in seconds: its unit must be "s"`,
@@ -116,6 +131,8 @@ func TestCoverageCheckFindsANewField(t *testing.T) {
 		"row x.gone names field Gone",
 		"rows of instrument x.count disagree",
 		"two rows of instrument x.count have the same attributes",
+		"field otel.stats.Site is exported more than once (or both exported and left out)",
+		"Missing is listed as exported by hand or left out",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems do not say %q; they are:\n%s", want, got)
@@ -149,11 +166,16 @@ func TestPackageDocListsEveryInstrument(t *testing.T) {
 	for _, m := range line.FindAllStringSubmatch(doc, -1) {
 		units[m[1]] = m[2]
 	}
-	for _, c := range append(append(slices.Clip(fileColumns), poolColumns...), checkpointsColumn) {
+	for _, c := range append(append(slices.Clip(fileColumns), poolColumns...), checkpointsColumn, lockHeldColumn) {
 		if u, ok := units[c.name]; !ok {
 			t.Errorf("the package documentation does not list %s", c.name)
 		} else if u != c.unit {
 			t.Errorf("the package documentation gives %s unit %s, not %s", c.name, u, c.unit)
+		}
+	}
+	for field := range fileLeftOutFields {
+		if !strings.Contains(doc, "FileStats."+field) {
+			t.Errorf("the package documentation does not say that FileStats.%s is not exported", field)
 		}
 	}
 }

@@ -22,17 +22,39 @@
 //	sqlite3safe_lock_wait_seconds_total         time spent queueing
 //	sqlite3safe_lock_wait_max_seconds           longest single wait
 //	sqlite3safe_lock_timeouts_total             waits that timed out
+//	sqlite3safe_lock_queue_full_total           writes refused at once: the queue was at its
+//	                                            bound (_safe_max_waiters)
+//	sqlite3safe_lock_held{holder}               1 while the lock is held, by what holds it;
+//	                                            no series while it is free
+//	sqlite3safe_lock_held_seconds               how long the holder has held it (0: free)
+//	sqlite3safe_lock_queue_length               requests waiting for the lock now
+//	sqlite3safe_lock_oldest_wait_seconds        how long the first of them has waited
 //	sqlite3safe_checkpoints_total{mode}         completed background checkpoints, by mode
 //	                                            (PASSIVE, FULL, RESTART, TRUNCATE)
 //	sqlite3safe_checkpoints_busy_total          checkpoints that could not finish
 //	sqlite3safe_checkpoint_frames_total         WAL frames copied into the database
 //	sqlite3safe_checkpoint_errors_total         checkpoints that failed
-//	sqlite3safe_checkpoint_escalations_total    checkpoints that held new readers back
-//	sqlite3safe_wal_brakes_total                times writers were held at the WAL limit
-//	sqlite3safe_reader_holdbacks_total          reads that waited for an escalation
-//	sqlite3safe_reader_holdback_max_seconds     longest such wait
+//	sqlite3safe_checkpoint_escalations_total{outcome}
+//	                                            escalated checkpoints, by outcome (completed,
+//	                                            busy, no_lock, failed)
+//	sqlite3safe_wal_brakes_total                times writers were held at 3/4 of the WAL limit
+//	sqlite3safe_checkpoint_waits_total          write-lock waits that met a checkpoint
+//	sqlite3safe_checkpoint_wait_max_seconds     longest time one wait spent on checkpoints
+//	sqlite3safe_wal_pinned_seconds              how long the oldest read has pinned the WAL
+//	                                            (0: not pinned)
+//	sqlite3safe_wal_pinned_max_seconds          longest such pin
+//	sqlite3safe_wal_pins_total                  times reads began to pin the WAL
+//	sqlite3safe_wal_limit_bytes                 the WAL limit (0: no checkpointer)
 //	sqlite3safe_wal_bytes                       -wal file size at the last sample
 //	sqlite3safe_wal_max_bytes                   largest -wal file size seen
+//
+// The holder label of sqlite3safe_lock_held takes a few fixed values:
+// "transaction begun", "statement", "manual transaction begun", and the
+// checkpointer's "catch-up checkpoint", "idle TRUNCATE checkpoint" and
+// "escalated checkpoint". Where the holder took the lock
+// (FileStats.LockHolderSite, a file:line recorded with debug on) is not
+// exported: its values are unbounded, unfit for a label; read it from
+// [sqlite3safe.Stats] or the lock-timeout error.
 //
 // From the *sql.DB's Stats method:
 //
@@ -88,6 +110,7 @@ type Collector struct {
 	pool     []boundColumn // immutable
 	infoDesc *prom.Desc    // immutable
 	ckptDesc *prom.Desc    // immutable
+	heldDesc *prom.Desc    // immutable
 	upDesc   *prom.Desc    // immutable
 	allDescs []*prom.Desc  // immutable: every descriptor above
 
@@ -110,15 +133,15 @@ func NewCollector(db *sql.DB, name string) *Collector {
 		pool:     bind(reflect.TypeFor[sql.DBStats](), poolColumns, labels),
 		infoDesc: prom.NewDesc(namespace+"_"+fileSpecialFields["Path"], "The database file: path is its canonical path (or memory:… for an in-memory database); always 1.", []string{"path"}, labels),
 		ckptDesc: prom.NewDesc(namespace+"_"+fileSpecialFields["Checkpoints"], "Completed background checkpoints, by mode.", []string{"mode"}, labels),
+		heldDesc: prom.NewDesc(namespace+"_"+fileSpecialFields["LockHolder"], "1 while the file's write lock is held, labelled with what holds it (transaction begun, statement, manual transaction begun, or one of the checkpointer's holds); no series while it is free.", []string{"holder"}, labels),
 		upDesc:   prom.NewDesc(namespace+"_stats_up", "1 if the file's statistics were exported, 0 if they could not be read (not a sqlite3-safe database, opened with _safe=off, or an error).", nil, labels),
 	}
-	for _, b := range c.file {
-		c.allDescs = append(c.allDescs, b.desc)
+	for _, b := range append(slices.Clip(c.file), c.pool...) {
+		if !slices.Contains(c.allDescs, b.desc) {
+			c.allDescs = append(c.allDescs, b.desc)
+		}
 	}
-	for _, b := range c.pool {
-		c.allDescs = append(c.allDescs, b.desc)
-	}
-	c.allDescs = append(c.allDescs, c.infoDesc, c.ckptDesc, c.upDesc)
+	c.allDescs = append(c.allDescs, c.infoDesc, c.ckptDesc, c.heldDesc, c.upDesc)
 	return c
 }
 
@@ -144,7 +167,7 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 	pv := reflect.ValueOf(ps)
 	for i := range c.pool {
 		b := &c.pool[i]
-		ch <- prom.MustNewConstMetric(b.desc, b.kind, b.value(pv))
+		ch <- prom.MustNewConstMetric(b.desc, b.kind, b.value(pv), b.labelValues()...)
 	}
 
 	fs, ok := c.fileStats(ps)
@@ -162,7 +185,10 @@ func (c *Collector) collectFile(ch chan<- prom.Metric, fs *sqlite3safe.FileStats
 	fv := reflect.ValueOf(fs).Elem()
 	for i := range c.file {
 		b := &c.file[i]
-		ch <- prom.MustNewConstMetric(b.desc, b.kind, b.value(fv))
+		ch <- prom.MustNewConstMetric(b.desc, b.kind, b.value(fv), b.labelValues()...)
+	}
+	if fs.LockHolder != "" {
+		ch <- prom.MustNewConstMetric(c.heldDesc, prom.GaugeValue, 1, fs.LockHolder)
 	}
 	// Every mode always has a series, 0 until its first checkpoint, so
 	// that rate() sees the first one.

@@ -92,8 +92,9 @@ func gatherValues(g prom.Gatherer) (map[string]float64, error) {
 // TestExportsEveryFieldWithItsUnit: a FileStats with a distinct value in
 // every field comes out as exactly this exposition text: durations in
 // seconds, checkpoints one series per mode (the four modes always, and a
-// mode the exporter does not know by its String), the path in the info
-// metric.
+// mode the exporter does not know by its String), escalations one series
+// per outcome, the path in the info metric, the lock's holder as a label
+// of sqlite3safe_lock_held, and the holder's call site nowhere.
 func TestExportsEveryFieldWithItsUnit(t *testing.T) {
 	db := openDB(t, sqlite3safe.DriverName, filepath.Join(t.TempDir(), "never-opened.db"))
 	db.SetMaxOpenConns(7)
@@ -115,9 +116,22 @@ func TestExportsEveryFieldWithItsUnit(t *testing.T) {
 			FramesCheckpointed: 7,
 			CheckpointErrors:   8,
 			Escalations:        9,
+			EscalationsBusy:    14,
+			EscalationsNoLock:  15,
+			EscalationsFailed:  16,
 			Brakes:             10,
-			ReaderHoldBacks:    11,
-			ReaderHoldBackMax:  2 * time.Second,
+			LockQueueFull:      17,
+			CheckpointWaits:    18,
+			CheckpointWaitMax:  750 * time.Millisecond,
+			WALPinned:          3 * time.Second,
+			WALPinnedMax:       4500 * time.Millisecond,
+			WALPins:            19,
+			LockHolder:         "escalated checkpoint",
+			LockHolderSite:     "app.go:42",
+			LockHeldFor:        125 * time.Millisecond,
+			LockQueue:          20,
+			LockOldestWait:     5 * time.Second,
+			WALLimit:           21,
 			WALBytes:           12,
 			MaxWALBytes:        13,
 		}, nil
@@ -157,18 +171,48 @@ sqlite3safe_checkpoint_frames_total{db="main"} 7
 # HELP sqlite3safe_checkpoint_errors_total Checkpoints that failed with an error (logged, never fatal).
 # TYPE sqlite3safe_checkpoint_errors_total counter
 sqlite3safe_checkpoint_errors_total{db="main"} 8
-# HELP sqlite3safe_checkpoint_escalations_total Checkpoints that held new readers back to let the WAL be reset.
+# HELP sqlite3safe_checkpoint_escalations_total Escalated checkpoints (a TRUNCATE with writers held, when the WAL reaches half its limit), by outcome: completed; busy (older readers did not finish within the hold); no_lock (a write transaction kept the lock past the wait); failed (an error, also in checkpoint_errors_total).
 # TYPE sqlite3safe_checkpoint_escalations_total counter
-sqlite3safe_checkpoint_escalations_total{db="main"} 9
-# HELP sqlite3safe_wal_brakes_total Times writers were held back because the WAL reached its limit before the checkpointer acted.
+sqlite3safe_checkpoint_escalations_total{db="main",outcome="completed"} 9
+sqlite3safe_checkpoint_escalations_total{db="main",outcome="busy"} 14
+sqlite3safe_checkpoint_escalations_total{db="main",outcome="no_lock"} 15
+sqlite3safe_checkpoint_escalations_total{db="main",outcome="failed"} 16
+# HELP sqlite3safe_wal_brakes_total Times a writer found the WAL at three quarters of its limit and held writers back for the checkpointer.
 # TYPE sqlite3safe_wal_brakes_total counter
 sqlite3safe_wal_brakes_total{db="main"} 10
-# HELP sqlite3safe_reader_holdbacks_total Reads that waited for a checkpoint escalation.
-# TYPE sqlite3safe_reader_holdbacks_total counter
-sqlite3safe_reader_holdbacks_total{db="main"} 11
-# HELP sqlite3safe_reader_holdback_max_seconds Longest single wait of a read held back by a checkpoint escalation.
-# TYPE sqlite3safe_reader_holdback_max_seconds gauge
-sqlite3safe_reader_holdback_max_seconds{db="main"} 2
+# HELP sqlite3safe_lock_queue_full_total Writes refused at once because the write lock's queue was at its bound (_safe_max_waiters).
+# TYPE sqlite3safe_lock_queue_full_total counter
+sqlite3safe_lock_queue_full_total{db="main"} 17
+# HELP sqlite3safe_checkpoint_waits_total Write-lock waits that met a checkpoint (its hold of the lock, or the brake); never counted against the lock timeout.
+# TYPE sqlite3safe_checkpoint_waits_total counter
+sqlite3safe_checkpoint_waits_total{db="main"} 18
+# HELP sqlite3safe_checkpoint_wait_max_seconds Longest time one write-lock wait spent on checkpoints.
+# TYPE sqlite3safe_checkpoint_wait_max_seconds gauge
+sqlite3safe_checkpoint_wait_max_seconds{db="main"} 0.75
+# HELP sqlite3safe_wal_pinned_seconds How long the oldest open read has kept the WAL from being checkpointed, when an escalation could not finish because of it (0 when nothing pins the WAL).
+# TYPE sqlite3safe_wal_pinned_seconds gauge
+sqlite3safe_wal_pinned_seconds{db="main"} 3
+# HELP sqlite3safe_wal_pinned_max_seconds Longest time a read has pinned the WAL.
+# TYPE sqlite3safe_wal_pinned_max_seconds gauge
+sqlite3safe_wal_pinned_max_seconds{db="main"} 4.5
+# HELP sqlite3safe_wal_pins_total Times reads began to pin the WAL.
+# TYPE sqlite3safe_wal_pins_total counter
+sqlite3safe_wal_pins_total{db="main"} 19
+# HELP sqlite3safe_lock_held 1 while the file's write lock is held, labelled with what holds it (transaction begun, statement, manual transaction begun, or one of the checkpointer's holds); no series while it is free.
+# TYPE sqlite3safe_lock_held gauge
+sqlite3safe_lock_held{db="main",holder="escalated checkpoint"} 1
+# HELP sqlite3safe_lock_held_seconds How long the current holder of the write lock has held it (0 when the lock is free).
+# TYPE sqlite3safe_lock_held_seconds gauge
+sqlite3safe_lock_held_seconds{db="main"} 0.125
+# HELP sqlite3safe_lock_queue_length Requests waiting for the write lock now.
+# TYPE sqlite3safe_lock_queue_length gauge
+sqlite3safe_lock_queue_length{db="main"} 20
+# HELP sqlite3safe_lock_oldest_wait_seconds How long the first request waiting for the write lock has waited (0 when none waits).
+# TYPE sqlite3safe_lock_oldest_wait_seconds gauge
+sqlite3safe_lock_oldest_wait_seconds{db="main"} 5
+# HELP sqlite3safe_wal_limit_bytes WAL size the checkpointer keeps the file under (_safe_wal_limit); 0 when no checkpointer runs.
+# TYPE sqlite3safe_wal_limit_bytes gauge
+sqlite3safe_wal_limit_bytes{db="main"} 21
 # HELP sqlite3safe_wal_bytes Size of the -wal file at the last sample.
 # TYPE sqlite3safe_wal_bytes gauge
 sqlite3safe_wal_bytes{db="main"} 12
@@ -421,4 +465,50 @@ func TestCollectorsOfSeveralDatabases(t *testing.T) {
 
 	var already prom.AlreadyRegisteredError
 	assert.ErrorAs(t, reg.Register(NewCollector(b, "a")), &already)
+}
+
+// TestLockHolderAndWALLimitOfARealFile: while a transaction holds a real
+// file's write lock, sqlite3safe_lock_held has one series, 1, labelled
+// with the holder Stats names, and sqlite3safe_lock_held_seconds grows;
+// once the lock is free the series is gone and the time is 0. The WAL
+// limit is the DSN's.
+func TestLockHolderAndWALLimitOfARealFile(t *testing.T) {
+	const limit = 8 << 20
+	db := openDB(t, sqlite3safe.DriverName, filepath.Join(t.TempDir(), "held.db")+
+		fmt.Sprintf("?_safe_wal_limit=%d", limit))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	c := NewCollector(db, "held")
+
+	tx, err := db.Begin()
+	require.NoError(t, err)
+	_, err = tx.Exec("INSERT INTO t VALUES (1)")
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond)
+	st, err := sqlite3safe.Stats(db)
+	require.NoError(t, err)
+	require.NotEmpty(t, st.LockHolder)
+	got := gather(t, c)
+	var held []string
+	for k := range got {
+		if strings.HasPrefix(k, "sqlite3safe_lock_held{") {
+			held = append(held, k)
+		}
+	}
+	assert.Equal(t, []string{fmt.Sprintf("sqlite3safe_lock_held{holder=%q}", st.LockHolder)}, held)
+	assert.Equal(t, 1.0, got[fmt.Sprintf("sqlite3safe_lock_held{holder=%q}", st.LockHolder)])
+	assert.GreaterOrEqual(t, got["sqlite3safe_lock_held_seconds"], 0.015)
+	assert.Equal(t, float64(limit), got["sqlite3safe_wal_limit_bytes"])
+	require.NoError(t, tx.Rollback())
+
+	require.Eventually(t, func() bool {
+		got = gather(t, c)
+		for k := range got {
+			if strings.HasPrefix(k, "sqlite3safe_lock_held{") {
+				return false
+			}
+		}
+		return got["sqlite3safe_lock_held_seconds"] == 0
+	}, 10*time.Second, 10*time.Millisecond, "the lock is free, but a holder is still exported: %v", got)
+	assert.Equal(t, 0.0, got["sqlite3safe_lock_queue_length"])
+	assert.Equal(t, 0.0, got["sqlite3safe_lock_oldest_wait_seconds"])
 }

@@ -15,20 +15,39 @@ import (
 )
 
 // coverageProblems checks a table against the struct type it exports: every
-// field of t must have exactly one row in cols or one entry in special;
-// every row must name a numeric field of t; a time.Duration must be
-// exported in seconds; names must be unique, and counters (only) must end
-// in _total.
-func coverageProblems(t reflect.Type, cols []column, special map[string]string) []string {
+// field of t must have exactly one row in cols, or one entry in special
+// (exported by hand) or leftOut (deliberately not exported); every row must
+// name a numeric field of t; a time.Duration must be exported in seconds;
+// names must be unique, but for rows that share a metric (same help and
+// kind, told apart by distinct values of one label); and counters (only)
+// must end in _total.
+func coverageProblems(t reflect.Type, cols []column, special, leftOut map[string]string) []string {
 	var problems []string
 	rows := map[string]int{}
-	names := map[string]bool{}
+	byName := map[string]column{}
+	labelValues := map[string]map[string]bool{}
 	for _, c := range cols {
 		rows[c.field]++
-		if names[c.name] {
-			problems = append(problems, fmt.Sprintf("metric name %s used twice", c.name))
+		if first, ok := byName[c.name]; ok {
+			switch {
+			case first.label == nil || c.label == nil:
+				problems = append(problems, fmt.Sprintf("metric name %s used twice", c.name))
+			case first.help != c.help || first.kind != c.kind || first.label[0] != c.label[0]:
+				problems = append(problems, fmt.Sprintf("rows of metric %s disagree on its help, kind or label name", c.name))
+			case labelValues[c.name][c.label[1]]:
+				problems = append(problems, fmt.Sprintf("two rows of metric %s have the same label %s=%q", c.name, c.label[0], c.label[1]))
+			}
+		} else {
+			byName[c.name] = c
+			labelValues[c.name] = map[string]bool{}
 		}
-		names[c.name] = true
+		if c.label != nil {
+			if len(c.label) != 2 {
+				problems = append(problems, fmt.Sprintf("row %s: label must be a name and a value, not %q", c.name, c.label))
+			} else {
+				labelValues[c.name][c.label[1]] = true
+			}
+		}
 		if (c.kind == prom.CounterValue) != strings.HasSuffix(c.name, "_total") {
 			problems = append(problems, fmt.Sprintf("metric %s: counters, and only counters, end in _total", c.name))
 		}
@@ -43,24 +62,26 @@ func coverageProblems(t reflect.Type, cols []column, special map[string]string) 
 		}
 	}
 	for _, name := range special {
-		if names[name] {
+		if _, ok := byName[name]; ok {
 			problems = append(problems, fmt.Sprintf("metric name %s used twice", name))
 		}
-		names[name] = true
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		_, bySpecial := special[f.Name]
-		switch n := rows[f.Name]; {
-		case n == 0 && !bySpecial:
+		_, left := leftOut[f.Name]
+		switch n := rows[f.Name] + btoi(bySpecial) + btoi(left); {
+		case n == 0:
 			problems = append(problems, fmt.Sprintf("field %v.%s (%v) is not exported: add a row for it to the table", t, f.Name, f.Type))
-		case n+btoi(bySpecial) > 1:
-			problems = append(problems, fmt.Sprintf("field %v.%s is exported more than once", t, f.Name))
+		case n > 1:
+			problems = append(problems, fmt.Sprintf("field %v.%s is exported more than once (or both exported and left out)", t, f.Name))
 		}
 	}
-	for name := range special {
-		if _, ok := t.FieldByName(name); !ok {
-			problems = append(problems, fmt.Sprintf("%s is listed as exported by hand, but %v has no such field", name, t))
+	for _, m := range []map[string]string{special, leftOut} {
+		for name := range m {
+			if _, ok := t.FieldByName(name); !ok {
+				problems = append(problems, fmt.Sprintf("%s is listed as exported by hand or left out, but %v has no such field", name, t))
+			}
 		}
 	}
 	return problems
@@ -76,7 +97,7 @@ func btoi(b bool) int {
 // TestEveryFileStatsFieldIsExported fails when sqlite3safe.FileStats gains
 // a field that the table does not export.
 func TestEveryFileStatsFieldIsExported(t *testing.T) {
-	for _, p := range coverageProblems(reflect.TypeFor[sqlite3safe.FileStats](), fileColumns, fileSpecialFields) {
+	for _, p := range coverageProblems(reflect.TypeFor[sqlite3safe.FileStats](), fileColumns, fileSpecialFields, fileLeftOutFields) {
 		t.Error(p)
 	}
 }
@@ -84,14 +105,16 @@ func TestEveryFileStatsFieldIsExported(t *testing.T) {
 // TestEveryDBStatsFieldIsExported fails when database/sql's DBStats gains a
 // field (in a new Go release) that the table does not export.
 func TestEveryDBStatsFieldIsExported(t *testing.T) {
-	for _, p := range coverageProblems(reflect.TypeFor[sql.DBStats](), poolColumns, nil) {
+	for _, p := range coverageProblems(reflect.TypeFor[sql.DBStats](), poolColumns, nil, nil) {
 		t.Error(p)
 	}
 }
 
 // TestCoverageCheckFindsANewField: the check above does fail for a struct
 // with a field the table lacks, a row for a missing field, a non-number in
-// a row, and a duration not named in seconds.
+// a row, a duration not named in seconds, a field both exported and left
+// out, and rows that share a metric without a label to tell them apart or
+// with the same label value.
 func TestCoverageCheckFindsANewField(t *testing.T) {
 	type stats struct {
 		Name    string
@@ -100,20 +123,37 @@ func TestCoverageCheckFindsANewField(t *testing.T) {
 		Added   int64 // not in the table
 		Holder  string
 		Renamed int64 // not in the table either
+		Site    string
+		Done    int64
+		Busy    int64
+		Failed  int64
+		Other   int64
 	}
 	cols := []column{
-		{"Count", "count_total", "", prom.CounterValue},
-		{"Wait", "wait_max", "", prom.GaugeValue}, // no _seconds
-		{"Holder", "holder", "", prom.GaugeValue}, // not a number
-		{"Gone", "gone_total", "", prom.CounterValue},
+		{"Count", "count_total", "", prom.CounterValue, nil},
+		{"Wait", "wait_max", "", prom.GaugeValue, nil}, // no _seconds
+		{"Holder", "holder", "", prom.GaugeValue, nil}, // not a number
+		{"Gone", "gone_total", "", prom.CounterValue, nil},
+		{"Site", "site", "", prom.GaugeValue, nil},
+		{"Done", "ends_total", "h", prom.CounterValue, []string{"outcome", "done"}},
+		{"Busy", "ends_total", "h", prom.CounterValue, []string{"outcome", "done"}}, // same value
+		{"Failed", "ends_total", "other help", prom.CounterValue, []string{"outcome", "failed"}},
+		{"Other", "count_total", "", prom.CounterValue, nil}, // no label
 	}
-	got := strings.Join(coverageProblems(reflect.TypeFor[stats](), cols, map[string]string{"Name": "info"}), "\n")
+	special := map[string]string{"Name": "info"}
+	leftOut := map[string]string{"Site": "unbounded", "Missing": "gone"}
+	got := strings.Join(coverageProblems(reflect.TypeFor[stats](), cols, special, leftOut), "\n")
 	for _, want := range []string{
 		"field prometheus.stats.Added (int64) is not exported",
 		"field prometheus.stats.Renamed (int64) is not exported",
 		"field Wait is a time.Duration, exported in seconds",
 		"field Holder is a string, not a number",
 		"row gone_total names field Gone",
+		"field prometheus.stats.Site is exported more than once",
+		"Missing is listed as exported by hand or left out",
+		`two rows of metric ends_total have the same label outcome="done"`,
+		"rows of metric ends_total disagree",
+		"metric name count_total used twice",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems do not say %q; they are:\n%s", want, got)
@@ -130,7 +170,7 @@ func TestBindRejectsAMissingField(t *testing.T) {
 			t.Fatalf("recover() = %v, want a panic about field Gone", r)
 		}
 	}()
-	bind(reflect.TypeFor[sqlite3safe.FileStats](), []column{{"Gone", "gone_total", "", prom.CounterValue}}, nil)
+	bind(reflect.TypeFor[sqlite3safe.FileStats](), []column{{"Gone", "gone_total", "", prom.CounterValue, nil}}, nil)
 }
 
 // TestPackageDocListsEveryMetric: the package documentation's list of
@@ -153,6 +193,11 @@ func TestPackageDocListsEveryMetric(t *testing.T) {
 	for _, n := range names {
 		if !strings.Contains(doc, "//\t"+n) {
 			t.Errorf("the package documentation does not list %s", n)
+		}
+	}
+	for field := range fileLeftOutFields {
+		if !strings.Contains(doc, "FileStats."+field) {
+			t.Errorf("the package documentation does not say that FileStats.%s is not exported", field)
 		}
 	}
 }
