@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sqlite3safe_test
 
 import (
