@@ -46,10 +46,16 @@ const (
 //     are known by goroutine (see acquireAs); a read that takes the shared
 //     side on behalf of another goroutine's open rows (rows handed to
 //     worker goroutines, one per row) is not recognised and queues.
-//   - Every other request that cannot be granted at once joins a FIFO queue
-//     and is never granted ahead of an earlier one still queued: a stream
-//     of new readers cannot starve a writer, a queued writer goes before
-//     later readers, and no writer overtakes another.
+//   - Fairness is bounded, not strict, as in sync.Mutex. A request that
+//     finds the lock free may take it even if others are queued (so one
+//     writer can commit back to back without a goroutine switch per
+//     commit), but once the first queued request has waited longer than
+//     starveAfter (1 ms), the lock is handed to queued requests in arrival
+//     order, and nothing arriving later takes it first. A release wakes the
+//     first queued request; if it finds the lock taken by a later arrival,
+//     it waits on, and is served once its wait passes starveAfter. So no
+//     request waits more than starveAfter plus the holds that began before
+//     it crossed that bound, and no writer starves.
 //
 // What remains for a writer: it waits for the readers that hold the shared
 // side when it arrives, and for the nested reads those same goroutines run
@@ -96,7 +102,8 @@ type lockReq struct {
 type lockWaiter struct {
 	lockReq
 	since time.Time     // when it queued
-	ready chan struct{} // closed when granted
+	ready chan struct{} // closed when granted (handed the lock)
+	wake  chan struct{} // cap 1: the lock was given back; look again
 }
 
 // lockStats counts what the lock did. Fields are updated with atomics.
@@ -111,15 +118,28 @@ type lockStats struct {
 	bgWaitMax atomic.Int64 // longest part of one wait spent behind background holds, in nanoseconds
 }
 
+// starveAfter is how long the first queued request waits before the lock
+// is handed to queued requests in arrival order (see rwLock).
+const starveAfter = time.Millisecond
+
 // grantableLocked reports whether a new request for mode by goroutine gid
 // (0: unknown) may be granted now, without queueing: it is compatible with
-// what is held, and either nobody is queued or it is a read by a goroutine
-// that already holds the shared side. l.mu must be held.
+// what is held, and nobody is queued, or the first queued request has not
+// waited past starveAfter, or it is a read by a goroutine that already
+// holds the shared side. l.mu must be held.
 func (l *rwLock) grantableLocked(mode lockMode, gid uint64) bool {
 	if !l.compatibleLocked(mode) {
 		return false
 	}
-	return l.waiters.Len() == 0 || (mode == lockShared && gid != 0 && l.readBy[gid] > 0)
+	return l.waiters.Len() == 0 || !l.starvingLocked(time.Now()) ||
+		(mode == lockShared && gid != 0 && l.readBy[gid] > 0)
+}
+
+// starvingLocked reports whether the first queued request has waited past
+// starveAfter. l.mu must be held.
+func (l *rwLock) starvingLocked(now time.Time) bool {
+	e := l.waiters.Front()
+	return e != nil && now.Sub(e.Value.(*lockWaiter).since) > starveAfter
 }
 
 // compatibleLocked reports whether a request for mode could be granted now,
@@ -237,7 +257,7 @@ func (l *rwLock) acquireReq(ctx context.Context, r lockReq, timeout time.Duratio
 		return 0, 0, errQueueFull
 	}
 	bgMark := l.bgClockLocked(start)
-	w := &lockWaiter{lockReq: r, since: start, ready: make(chan struct{})}
+	w := &lockWaiter{lockReq: r, since: start, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
 	elem := l.waiters.PushBack(w)
 	l.mu.Unlock()
 
@@ -248,6 +268,19 @@ wait:
 		select {
 		case <-w.ready:
 			break wait
+		case <-w.wake:
+			// The lock was given back without being handed to us: take it
+			// if it is still free (a later arrival may have taken it).
+			l.mu.Lock()
+			if l.compatibleLocked(r.mode) && l.waiters.Front() == elem {
+				l.grantLocked(r)
+				l.waiters.Remove(elem)
+				close(w.ready)
+				l.wakeLocked() // the next one may be compatible too (readers)
+				l.mu.Unlock()
+				break wait
+			}
+			l.mu.Unlock()
 		case <-ctx.Done():
 			err = ctx.Err()
 			break wait
@@ -356,10 +389,26 @@ func (l *rwLock) releaseAs(mode lockMode, gid uint64) {
 	l.mu.Unlock()
 }
 
-// wakeLocked grants queued requests from the front, in order, while they
-// are compatible with what is held. l.mu must be held.
+// wakeLocked serves the queue after the lock was given back (or a queued
+// request left). If the first queued request has waited past starveAfter,
+// it grants queued requests from the front, in order, while they are
+// compatible with what is held (a hand-off: nobody can take the lock
+// first). Otherwise it wakes the first queued request, compatible with
+// what is held, to take the lock itself, which a later arrival may do
+// first. l.mu must be held.
 func (l *rwLock) wakeLocked() {
-	for e := l.waiters.Front(); e != nil; e = l.waiters.Front() {
+	e := l.waiters.Front()
+	if e == nil || !l.compatibleLocked(e.Value.(*lockWaiter).mode) {
+		return
+	}
+	if !l.starvingLocked(time.Now()) {
+		select {
+		case e.Value.(*lockWaiter).wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	for ; e != nil; e = l.waiters.Front() {
 		w := e.Value.(*lockWaiter)
 		if !l.compatibleLocked(w.mode) {
 			return

@@ -269,18 +269,26 @@ type walResult struct {
 
 // safeSnapshot is the part of sqlite3safe.Stats kept with a run.
 type safeSnapshot struct {
-	LockAcquisitions  int64            `json:"lock_acquisitions"`
-	LockWaits         int64            `json:"lock_waits"`
-	LockWaitMaxNs     int64            `json:"lock_wait_max_ns"`
-	LockTimeouts      int64            `json:"lock_timeouts"`
-	Checkpoints       map[string]int64 `json:"checkpoints"`
-	CheckpointsBusy   int64            `json:"checkpoints_busy"`
-	CheckpointErrors  int64            `json:"checkpoint_errors"`
-	Escalations       int64            `json:"escalations"`
-	Brakes            int64            `json:"brakes"`
-	ReaderHoldBacks   int64            `json:"reader_hold_backs"`
-	ReaderHoldBackMax int64            `json:"reader_hold_back_max_ns"`
-	MaxWALBytes       int64            `json:"max_wal_bytes"`
+	LockAcquisitions int64            `json:"lock_acquisitions"`
+	LockWaits        int64            `json:"lock_waits"`
+	LockWaitMaxNs    int64            `json:"lock_wait_max_ns"`
+	LockTimeouts     int64            `json:"lock_timeouts"`
+	Checkpoints      map[string]int64 `json:"checkpoints"`
+	CheckpointsBusy  int64            `json:"checkpoints_busy"`
+	CheckpointErrors int64            `json:"checkpoint_errors"`
+	Escalations      int64            `json:"escalations"`
+	Brakes           int64            `json:"brakes"`
+	// Writer waits that met a checkpoint (its hold of the write lock, or
+	// the brake), and the longest.
+	CheckpointWaits     int64 `json:"checkpoint_waits,omitempty"`
+	CheckpointWaitMaxNs int64 `json:"checkpoint_wait_max_ns,omitempty"`
+	EscalationsBusy     int64 `json:"escalations_busy,omitempty"`
+	WALPinnedMaxNs      int64 `json:"wal_pinned_max_ns,omitempty"`
+	// Reads held back by an escalation: results of driver versions that
+	// held new readers back during escalations; today's never do.
+	ReaderHoldBacks   int64 `json:"reader_hold_backs,omitempty"`
+	ReaderHoldBackMax int64 `json:"reader_hold_back_max_ns,omitempty"`
+	MaxWALBytes       int64 `json:"max_wal_bytes"`
 }
 
 func snapshotSafe(h *handle) *safeSnapshot {
@@ -296,7 +304,8 @@ func snapshotSafe(h *handle) *safeSnapshot {
 		LockWaitMaxNs: int64(st.LockWaitMax), LockTimeouts: st.LockTimeouts,
 		Checkpoints: map[string]int64{}, CheckpointsBusy: st.CheckpointsBusy,
 		CheckpointErrors: st.CheckpointErrors, Escalations: st.Escalations, Brakes: st.Brakes,
-		ReaderHoldBacks: st.ReaderHoldBacks, ReaderHoldBackMax: int64(st.ReaderHoldBackMax),
+		CheckpointWaits: st.CheckpointWaits, CheckpointWaitMaxNs: int64(st.CheckpointWaitMax),
+		EscalationsBusy: st.EscalationsBusy, WALPinnedMaxNs: int64(st.WALPinnedMax),
 		MaxWALBytes: st.MaxWALBytes,
 	}
 	for m, n := range st.Checkpoints {
