@@ -309,8 +309,8 @@ dbs:
 	}
 
 	if st, err := sqlite3safe.Stats(db); err == nil {
-		t.Logf("sqlite3-safe checkpointer: %v completed, %d busy, %d errors, %d escalations, %d brakes, %d reader hold-backs (max %v); lock waits max %v",
-			st.Checkpoints, st.CheckpointsBusy, st.CheckpointErrors, st.Escalations, st.Brakes, st.ReaderHoldBacks, st.ReaderHoldBackMax, st.LockWaitMax)
+		t.Logf("sqlite3-safe checkpointer: %v completed, %d busy, %d errors, %d escalations (%d busy), %d brakes, %d writer waits on checkpoints (max %v); lock waits max %v",
+			st.Checkpoints, st.CheckpointsBusy, st.CheckpointErrors, st.Escalations, st.EscalationsBusy, st.Brakes, st.CheckpointWaits, st.CheckpointWaitMax, st.LockWaitMax)
 	}
 	if n := countLines(logPath, "database is locked", "SQLITE_BUSY"); n != 0 {
 		t.Errorf("Litestream hit a locked database %d times (its busy timeout ran out behind sqlite3-safe's writers)", n)
