@@ -96,6 +96,7 @@ func TestRWLockNestedReadJoinsReaders(t *testing.T) {
 		writerDone <- err
 	}()
 	waitQueued(t, &l, 1)
+	time.Sleep(3 * starveAfter) // past the bound: no more barging ahead of the writer
 	// The nested read: granted at once, ahead of the queued writer.
 	require.True(t, l.tryAcquireAs(lockShared, me), "a nested read waited for a queued writer")
 	waited, err := l.acquireAs(ctx, lockShared, me, 0) // no wait allowed: must not need one
@@ -165,6 +166,7 @@ func TestRWLockQueuedWritersKeepTheirTurn(t *testing.T) {
 		}()
 		waitQueued(t, &l, i+1)
 	}
+	time.Sleep(3 * starveAfter) // past the bound: no more barging
 	// Nothing may jump the queue while a writer holds or waits first.
 	assert.False(t, l.tryAcquire(lockShared))
 	assert.False(t, l.tryAcquire(lockExclusive))
