@@ -44,12 +44,11 @@ type conn struct {
 	brakeLimit  int64               // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
 
 	// Owned by the goroutine database/sql lets use the connection.
-	held       lockMode        // what this connection holds of file.lock (hold.go)
-	holds      int             // holders sharing held: statements, rows, a transaction
-	tx         txState         // BeginTx or manual transaction, if any
-	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
-	closed     bool
-	savepoints []string // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
+	held   lockMode        // what this connection holds of file.lock (hold.go)
+	holds  int             // holders sharing held: statements, rows, a transaction
+	tx     txState         // BeginTx or manual transaction, if any
+	memo   map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
+	closed bool
 }
 
 var (

@@ -1,0 +1,163 @@
+package sqlite3safe_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqlite3safe/sqlite3safe"
+)
+
+// TestMultiStatementTransactionsAreImmediate: a transaction begun inside a
+// multi-statement string (BEGIN, BEGIN DEFERRED or a SAVEPOINT, first or
+// later) runs immediate: another process that tries to commit between its
+// read and its write is kept out, and the write never fails with
+// SQLITE_BUSY_SNAPSHOT.
+func TestMultiStatementTransactionsAreImmediate(t *testing.T) {
+	ctx := context.Background()
+	path := tempDSN(t, "")
+	// other stands for another process: a plain connection, not under our lock.
+	raw, err := (&sqlite3.SQLiteDriver{}).Open(path + "?_busy_timeout=0")
+	require.NoError(t, err)
+	defer raw.Close()
+	other := raw.(*sqlite3.SQLiteConn)
+	var otherErr error
+	base := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// other_commit() commits on the other connection, in the middle of
+		// the statement that calls it.
+		return c.RegisterFunc("other_commit", func() int {
+			_, otherErr = other.ExecContext(ctx, "INSERT INTO t VALUES (100)", nil)
+			return 0
+		}, false)
+	}}
+	name := fmt.Sprintf("sqlite3-safe-test-interleave-%d", time.Now().UnixNano())
+	sqlite3safe.Register(name, base)
+	db := openDB(t, name, path)
+	mustExec(t, db, "CREATE TABLE t(x)")
+	mustExec(t, db, "INSERT INTO t VALUES (1)")
+
+	for _, q := range []string{
+		"BEGIN; SELECT count(*), other_commit() FROM t; UPDATE t SET x = x + 1 WHERE x < 100; COMMIT",
+		"begin deferred transaction; SELECT other_commit(); UPDATE t SET x = x + 1 WHERE x < 100; END",
+		"SELECT 1; BEGIN; SELECT other_commit(); UPDATE t SET x = x + 1 WHERE x < 100; COMMIT",
+		"SAVEPOINT a; SELECT other_commit(); UPDATE t SET x = x + 1 WHERE x < 100; RELEASE a",
+		"SELECT 1; savepoint 'a'; SELECT other_commit(); UPDATE t SET x = x + 1 WHERE x < 100; RELEASE \"a\"",
+	} {
+		t.Run(q, func(t *testing.T) {
+			otherErr = nil
+			conn, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = conn.ExecContext(ctx, q)
+			require.NoError(t, err, "the transaction ran deferred")
+			var se sqlite3.Error
+			require.ErrorAs(t, otherErr, &se, "the other writer got in during the transaction")
+			assert.Equal(t, sqlite3.ErrBusy, se.Code)
+			_, err = conn.ExecContext(ctx, "INSERT INTO t VALUES (2)")
+			require.NoError(t, err, "the connection is back in autocommit")
+		})
+	}
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM t WHERE x = 100").Scan(&n))
+	assert.Equal(t, 0, n, "the other writer never got in")
+	require.NoError(t, db.QueryRow("SELECT max(x) FROM t").Scan(&n))
+	assert.Equal(t, 6, n, "every UPDATE committed")
+}
+
+// TestModeChangesRefusedInTransactions: locking_mode and journal_mode
+// changes are refused inside transactions as outside: in a BeginTx
+// transaction, in a manual one, through Exec, Query, a prepared statement
+// and inside a multi-statement string.
+func TestModeChangesRefusedInTransactions(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, ""))
+	mustExec(t, db, "CREATE TABLE t(x)")
+	queries := []string{"PRAGMA locking_mode=EXCLUSIVE", "PRAGMA journal_mode=DELETE", "SELECT 1; PRAGMA main.locking_mode = 'exclusive'"}
+	check := func(t *testing.T, ex interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	}) {
+		for _, q := range queries {
+			_, err := ex.ExecContext(ctx, q)
+			require.ErrorContains(t, err, "sqlite3-safe: refused", q)
+			rows, err := ex.QueryContext(ctx, q)
+			if err == nil {
+				_ = rows.Close()
+			}
+			require.ErrorContains(t, err, "sqlite3-safe: refused", q)
+			_, err = ex.PrepareContext(ctx, q)
+			require.ErrorContains(t, err, "sqlite3-safe: refused", q)
+		}
+	}
+	for _, ro := range []bool{false, true} {
+		tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: ro})
+		require.NoError(t, err)
+		check(t, tx)
+		require.NoError(t, tx.Commit())
+	}
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "BEGIN")
+	require.NoError(t, err)
+	check(t, conn)
+	_, err = conn.ExecContext(ctx, "INSERT INTO t VALUES (1); COMMIT")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+
+	var mode string
+	require.NoError(t, db.QueryRow("PRAGMA journal_mode").Scan(&mode))
+	assert.Equal(t, "wal", mode)
+	// Another connection still gets in: no exclusive locking mode anywhere.
+	db2 := openDB(t, sqlite3safe.DriverName, dbPathOf(t, db))
+	mustExec(t, db2, "INSERT INTO t VALUES (2)")
+}
+
+// TestReadOnlyTxKeepsQueryOnly: a read-only BeginTx leaves a query_only the
+// application set on the connection as it found it.
+func TestReadOnlyTxKeepsQueryOnly(t *testing.T) {
+	ctx := context.Background()
+	for _, drv := range []string{"sqlite3", sqlite3safe.DriverName} {
+		t.Run(drv, func(t *testing.T) {
+			db := openDB(t, drv, tempDSN(t, ""))
+			mustExec(t, db, "CREATE TABLE t(x)")
+			conn, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer conn.Close()
+			queryOnly := func() int {
+				var v int
+				require.NoError(t, conn.QueryRowContext(ctx, "PRAGMA query_only").Scan(&v))
+				return v
+			}
+			for _, set := range []int{1, 0} {
+				_, err = conn.ExecContext(ctx, fmt.Sprintf("PRAGMA query_only=%d", set))
+				require.NoError(t, err)
+				tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+				require.NoError(t, err)
+				require.NoError(t, tx.Commit())
+				assert.Equal(t, set, queryOnly())
+				tx, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+				require.NoError(t, err)
+				require.NoError(t, tx.Rollback())
+				assert.Equal(t, set, queryOnly())
+				_, err = conn.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+				assert.Equal(t, set == 1, err != nil, "query_only=%d: write error %v", set, err)
+			}
+		})
+	}
+}
+
+// dbPathOf is the file of db's main database.
+func dbPathOf(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var seq int
+	var name, file string
+	require.NoError(t, db.QueryRow("PRAGMA database_list").Scan(&seq, &name, &file))
+	return file
+}
