@@ -39,11 +39,13 @@ func runTxCalls(t testing.TB, driverName, dir string, calls []txCall) txOutcome 
 	dsn := filepath.Join(dir, driverName+".db")
 	if driverName == sqlite3safe.DriverName {
 		dsn += "?_safe_lock_timeout=0"
+	} else {
+		dsn += "?_journal_mode=WAL" // as sqlite3-safe sets it
 	}
 	db, err := sql.Open(driverName, dsn)
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = db.Exec("CREATE TABLE t(x INTEGER PRIMARY KEY)")
+	_, err = db.Exec("CREATE TABLE t(x INTEGER PRIMARY KEY); CREATE TABLE u(y)")
 	require.NoError(t, err)
 	conn, err := db.Conn(ctx)
 	require.NoError(t, err)
@@ -81,9 +83,26 @@ func runTxCalls(t testing.TB, driverName, dir string, calls []txCall) txOutcome 
 			return nil
 		}))
 		out.AutoCommit = append(out.AutoCommit, auto)
+		if driverName == sqlite3safe.DriverName {
+			// The write lock follows SQLite's state: held exactly while
+			// the Conn is in a transaction. Another connection's write
+			// (lock timeout 0) tells.
+			_, err := db.Exec("INSERT INTO u VALUES (1)")
+			if auto {
+				require.NoError(t, err, "lock held in autocommit after %v", c)
+			} else {
+				require.ErrorIs(t, err, sqlite3safe.ErrLockTimeout, "lock not held in a transaction after %v", c)
+			}
+		}
 	}
 	require.NoError(t, conn.Close())
-	rows, err := db.Query("SELECT x FROM t ORDER BY x")
+	// Committed rows, as another connection sees them: under plain
+	// go-sqlite3 a Conn closed inside a transaction goes back to the pool
+	// with the transaction still open.
+	reader, err := sql.Open("sqlite3", filepath.Join(dir, driverName+".db"))
+	require.NoError(t, err)
+	defer reader.Close()
+	rows, err := reader.Query("SELECT x FROM t ORDER BY x")
 	require.NoError(t, err)
 	for rows.Next() {
 		var x int64
@@ -92,6 +111,9 @@ func runTxCalls(t testing.TB, driverName, dir string, calls []txCall) txOutcome 
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
+	if driverName != sqlite3safe.DriverName {
+		return out
+	}
 	// The write lock is free: a write with lock timeout 0 gets through.
 	_, err = db.Exec("INSERT INTO t VALUES (1000)")
 	require.NoError(t, err, "the write lock is still held after the Conn closed")
@@ -199,7 +221,11 @@ func txStatement(kind, v byte) string {
 		}
 		return kw("ROLLBACK TO") + " " + name
 	case 6:
-		// Values 1-4: repeating one is a constraint violation.
+		// Values 1-4: repeating one is a constraint violation; OR ROLLBACK
+		// makes it end the transaction.
+		if opt {
+			return kw("INSERT OR ROLLBACK INTO") + fmt.Sprintf(" t VALUES (%d)", 1+(v>>2)%4)
+		}
 		return kw("INSERT INTO") + fmt.Sprintf(" t VALUES (%d)", 1+(v>>2)%4)
 	default:
 		return kw("SELECT") + " count(*) FROM t"
@@ -219,6 +245,7 @@ var txDiffSeeds = [][]byte{
 	{3, 3, 0, 5, 0, 0, 6, 0, 0, 4, 0},         // SAVEPOINT a; ROLLBACK TO a · INSERT · RELEASE a
 	{6, 7, 0, 3, 0, 6, 4, 1, 7, 0, 6, 4},      // SELECT; SAVEPOINT a; INSERT · query SELECT · INSERT
 	{9, 3, 16, 6, 0, 4, 16, 7, 0, 1, 0, 0, 0}, // SAVEPOINT `a`; INSERT; RELEASE `a`; SELECT · query COMMIT · BEGIN
+	{0, 3, 0, 0, 6, 0, 1, 6, 128, 0, 6, 4},    // SAVEPOINT a · INSERT · query INSERT OR ROLLBACK (fails, ends it) · INSERT
 }
 
 // FuzzTxDifferential runs random sequences of manual transaction control,
