@@ -74,7 +74,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	switch {
 	case onConn && cl.txControl && !cl.plainBegin:
 		res, err = c.execEach(ctx, query, args)
-	case cl.txControl || c.tx == txManual:
+	case cl.txControl:
 		res, err = runOne(ctx, c, query, run)
 	default:
 		res, err = run(query)
@@ -117,7 +117,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	switch {
 	case onConn && cl.txControl && !cl.plainBegin:
 		rows, err = c.queryEach(ctx, query, args)
-	case cl.txControl || c.tx == txManual:
+	case cl.txControl:
 		rows, err = runOne(ctx, c, query, run)
 	default:
 		rows, err = run(query)

@@ -115,7 +115,7 @@ func TestModeChangesRefusedInTransactions(t *testing.T) {
 	require.NoError(t, db.QueryRow("PRAGMA journal_mode").Scan(&mode))
 	assert.Equal(t, "wal", mode)
 	// Another connection still gets in: no exclusive locking mode anywhere.
-	db2 := openDB(t, sqlite3safe.DriverName, dbPathOf(t, db))
+	db2 := openDB(t, sqlite3safe.DriverName, dbPath(t, db))
 	mustExec(t, db2, "INSERT INTO t VALUES (2)")
 }
 
@@ -153,11 +153,58 @@ func TestReadOnlyTxKeepsQueryOnly(t *testing.T) {
 	}
 }
 
-// dbPathOf is the file of db's main database.
-func dbPathOf(t *testing.T, db *sql.DB) string {
-	t.Helper()
-	var seq int
-	var name, file string
-	require.NoError(t, db.QueryRow("PRAGMA database_list").Scan(&seq, &name, &file))
-	return file
+// TestMultiStatementTransactionArgs: a multi-statement string with
+// transaction control, run statement by statement, binds its arguments
+// as go-sqlite3 does: positionally across statements, named ones wherever
+// they are used; Exec's result is the last statement's.
+func TestMultiStatementTransactionArgs(t *testing.T) {
+	ctx := context.Background()
+	type outcome struct {
+		Err      string
+		LastID   int64
+		Affected int64
+		Rows     []int64
+	}
+	run := func(drv, q string, args ...any) outcome {
+		db := openDB(t, drv, tempDSN(t, ""))
+		mustExec(t, db, "CREATE TABLE t(x INTEGER PRIMARY KEY)")
+		conn, err := db.Conn(ctx)
+		require.NoError(t, err)
+		var o outcome
+		res, err := conn.ExecContext(ctx, q, args...)
+		if err != nil {
+			o.Err = err.Error()
+		} else {
+			o.LastID, _ = res.LastInsertId()
+			o.Affected, _ = res.RowsAffected()
+		}
+		_, _ = conn.ExecContext(ctx, "ROLLBACK") // whatever is left open
+		require.NoError(t, conn.Close())
+		rows, err := db.Query("SELECT x FROM t ORDER BY x")
+		require.NoError(t, err)
+		for rows.Next() {
+			var x int64
+			require.NoError(t, rows.Scan(&x))
+			o.Rows = append(o.Rows, x)
+		}
+		require.NoError(t, rows.Err())
+		require.NoError(t, rows.Close())
+		return o
+	}
+	for _, tc := range []struct {
+		q    string
+		args []any
+	}{
+		{"BEGIN; INSERT INTO t VALUES (?); INSERT INTO t VALUES (?); COMMIT", []any{1, 2}},
+		{"SAVEPOINT a; INSERT INTO t VALUES (?), (?); RELEASE a", []any{3, 4}},
+		{"BEGIN; INSERT INTO t VALUES ($v); INSERT INTO t VALUES (?); COMMIT", []any{sql.Named("v", 5), 6}},
+		{"BEGIN; INSERT INTO t VALUES (?); INSERT INTO t VALUES (?); COMMIT", []any{1}},
+		{"BEGIN; INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)", nil},
+		{"SAVEPOINT a; INSERT INTO t VALUES (1); SELEC 2; RELEASE a", nil},
+		{"BEGIN; INSERT INTO t VALUES (7); -- the end", nil},
+	} {
+		want := run("sqlite3", tc.q, tc.args...)
+		got := run(sqlite3safe.DriverName, tc.q, tc.args...)
+		assert.Equal(t, want, got, tc.q)
+	}
 }
