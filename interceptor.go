@@ -72,7 +72,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	}
 	var res driver.Result
 	switch {
-	case onConn && cl.txControl && !cl.plainBegin:
+	case onConn && cl.txControl && !cl.plainBegin && canSplit:
 		res, err = c.execEach(ctx, query, args)
 	case cl.txControl:
 		res, err = runOne(ctx, c, query, run)
@@ -115,7 +115,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	}
 	var rows driver.Rows
 	switch {
-	case onConn && cl.txControl && !cl.plainBegin:
+	case onConn && cl.txControl && !cl.plainBegin && canSplit:
 		rows, err = c.queryEach(ctx, query, args)
 	case cl.txControl:
 		rows, err = runOne(ctx, c, query, run)

@@ -63,6 +63,44 @@ func TestMultiStatementTransactionsAreImmediate(t *testing.T) {
 			require.NoError(t, err, "the connection is back in autocommit")
 		})
 	}
+	// One statement at a time, through Exec, Query and a prepared
+	// statement: the transaction is immediate from its first statement on.
+	for _, begin := range []string{"SAVEPOINT a", "savepoint [A]", "BEGIN", "begin deferred"} {
+		for _, via := range []string{"exec", "query", "prepared"} {
+			t.Run(via+" "+begin, func(t *testing.T) {
+				otherErr = nil
+				conn, err := db.Conn(ctx)
+				require.NoError(t, err)
+				defer conn.Close()
+				switch via {
+				case "exec":
+					_, err = conn.ExecContext(ctx, begin)
+				case "query":
+					var rows *sql.Rows
+					if rows, err = conn.QueryContext(ctx, begin); err == nil {
+						err = rows.Close()
+					}
+				case "prepared":
+					var st *sql.Stmt
+					if st, err = conn.PrepareContext(ctx, begin); err == nil {
+						_, err = st.ExecContext(ctx)
+						require.NoError(t, st.Close())
+					}
+				}
+				require.NoError(t, err)
+				_, err = conn.ExecContext(ctx, "SELECT other_commit()")
+				require.NoError(t, err)
+				_, err = conn.ExecContext(ctx, "UPDATE t SET x = x + 1 WHERE x < 100")
+				require.NoError(t, err, "the transaction ran deferred")
+				var se sqlite3.Error
+				require.ErrorAs(t, otherErr, &se, "the other writer got in during the transaction")
+				assert.Equal(t, sqlite3.ErrBusy, se.Code)
+				_, err = conn.ExecContext(ctx, "ROLLBACK")
+				require.NoError(t, err)
+			})
+		}
+	}
+
 	var n int
 	require.NoError(t, db.QueryRow("SELECT count(*) FROM t WHERE x = 100").Scan(&n))
 	assert.Equal(t, 0, n, "the other writer never got in")

@@ -179,8 +179,20 @@ func (c *conn) prepareOne(ctx context.Context, query string) (ss *sqlite3.SQLite
 	}
 	ss = stmt.(*sqlite3.SQLiteStmt)
 	v := reflect.ValueOf(ss).Elem()
-	return ss, v.FieldByName("t").String(), v.FieldByName("s").IsNil(), nil
+	return ss, v.Field(stmtTailField.Index[0]).String(), v.Field(stmtHandleField.Index[0]).IsNil(), nil
 }
+
+// go-sqlite3 keeps what follows a compiled statement (t) and whether there
+// was one (s, nil for only space or comments) in unexported fields of
+// SQLiteStmt; they are read by reflection. canSplit says they are there
+// as expected (a test requires it); without them multi-statement strings
+// run whole, as before they were split.
+var (
+	stmtTailField, tailOK     = reflect.TypeFor[sqlite3.SQLiteStmt]().FieldByName("t")
+	stmtHandleField, handleOK = reflect.TypeFor[sqlite3.SQLiteStmt]().FieldByName("s")
+	canSplit                  = tailOK && handleOK && len(stmtTailField.Index) == 1 && len(stmtHandleField.Index) == 1 &&
+		stmtTailField.Type.Kind() == reflect.String && stmtHandleField.Type.Kind() == reflect.Pointer
+)
 
 // piece is the statement of query that tail follows.
 func piece(query, tail string) string {
