@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -245,4 +246,56 @@ func TestMultiStatementTransactionArgs(t *testing.T) {
 		got := run(sqlite3safe.DriverName, tc.q, tc.args...)
 		assert.Equal(t, want, got, tc.q)
 	}
+}
+
+// TestReadOnlySavepointTransactionWritesNothing: taking SQLite's write
+// lock for a transaction a SAVEPOINT opened changes nothing in the file: a
+// transaction that only reads adds no WAL frame, other connections see no
+// change (data_version), as under plain go-sqlite3. (In a database with
+// auto_vacuum=INCREMENTAL and free pages it may write one frame of
+// unchanged content; the free pages stay.)
+func TestReadOnlySavepointTransactionWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	type outcome struct{ WALGrew, DataVersionMoved, FreePages int }
+	run := func(drv, autoVacuum string) outcome {
+		path := tempDSN(t, "")
+		setup := openDB(t, "sqlite3", path+"?_journal_mode=WAL")
+		mustExec(t, setup, "PRAGMA auto_vacuum="+autoVacuum+"; VACUUM; CREATE TABLE t(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) INSERT INTO t SELECT zeroblob(5000) FROM n; DELETE FROM t; PRAGMA wal_checkpoint(TRUNCATE)")
+		other, err := setup.Conn(ctx)
+		require.NoError(t, err)
+		defer other.Close()
+		dataVersion := func() (v int) {
+			require.NoError(t, other.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v))
+			return v
+		}
+		walSize := func() int64 {
+			st, err := os.Stat(path + "-wal")
+			require.NoError(t, err)
+			return st.Size()
+		}
+		dv, wal := dataVersion(), walSize()
+		db := openDB(t, drv, path)
+		conn, err := db.Conn(ctx)
+		require.NoError(t, err)
+		for _, q := range []string{"SAVEPOINT a", "SELECT count(*) FROM t", "RELEASE a", "SAVEPOINT b; SELECT 1; RELEASE b"} {
+			_, err = conn.ExecContext(ctx, q)
+			require.NoError(t, err, q)
+		}
+		require.NoError(t, conn.Close())
+		var o outcome
+		if walSize() != wal {
+			o.WALGrew = 1
+		}
+		if dataVersion() != dv {
+			o.DataVersionMoved = 1
+		}
+		require.NoError(t, other.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&o.FreePages))
+		return o
+	}
+	want := run("sqlite3", "NONE")
+	require.NotZero(t, want.FreePages, "the test needs free pages")
+	assert.Equal(t, want, run(sqlite3safe.DriverName, "NONE"))
+	want = run("sqlite3", "INCREMENTAL")
+	require.NotZero(t, want.FreePages, "the test needs free pages")
+	assert.Equal(t, want.FreePages, run(sqlite3safe.DriverName, "INCREMENTAL").FreePages)
 }

@@ -29,11 +29,14 @@ import (
 // statement at a time, as go-sqlite3 runs it, so that this happens between
 // its statements.
 
-// writeLockProbe takes SQLite's write lock on the main database inside a
-// savepoint of its own that it rolls back: nothing is changed, the lock
-// stays until the transaction ends.
+// writeLockProbe takes SQLite's write lock on the main database, as BEGIN
+// IMMEDIATE does, and changes nothing: PRAGMA incremental_vacuum starts a
+// write transaction and, unless auto_vacuum is INCREMENTAL, finds nothing
+// to do, so no page is written. Where it does free a page, the savepoint
+// of its own rolls that back (the commit then writes page 1 unchanged).
+// The lock stays until the transaction ends.
 const (
-	writeLockProbe = "SAVEPOINT sqlite3safe_lock; PRAGMA main.user_version = 0"
+	writeLockProbe = "SAVEPOINT sqlite3safe_lock; PRAGMA main.incremental_vacuum(1)"
 	writeLockUndo  = "ROLLBACK TO sqlite3safe_lock; RELEASE sqlite3safe_lock"
 )
 
