@@ -7,8 +7,9 @@ import (
 
 // safeConn is the connection database/sql holds. Statements that need
 // nothing from sqlite3-safe go straight to go-sqlite3: reads outside a
-// transaction in WAL mode (SPEC §3.3: no lock), and every statement inside
-// a BeginTx transaction (§3.4: never waits again). Everything else goes
+// transaction in WAL mode (readers take no lock), and every statement inside
+// a BeginTx transaction (it never waits for the lock again; only a refused
+// PRAGMA is looked for). Everything else goes
 // through sqlmw's wrapper and the connection's interceptor.
 //
 // The fast path exists because sqlmw allocates on every call (the parent

@@ -63,12 +63,14 @@ func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecC
 // statement by statement, or as other SQL (a plain BEGIN made immediate).
 func (i *interceptor) exec(ctx context.Context, query string, args []driver.NamedValue, onConn bool, run func(string) (driver.Result, error)) (driver.Result, error) {
 	c := i.c
+	if c.tx == txWrite || c.tx == txReadOnly {
+		// A prepared statement inside a BeginTx transaction: refused, if
+		// at all, when it was prepared.
+		return run(query)
+	}
 	cl, took, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
-	}
-	if c.tx == txWrite || c.tx == txReadOnly {
-		return run(query) // a statement prepared inside a BeginTx transaction
 	}
 	var res driver.Result
 	switch {
@@ -106,12 +108,12 @@ func (i *interceptor) StmtQueryContext(ctx context.Context, stmt driver.StmtQuer
 // a statement that opens or ends a transaction has done so on return.
 func (i *interceptor) query(ctx context.Context, query string, args []driver.NamedValue, onConn bool, run func(string) (driver.Rows, error)) (driver.Rows, error) {
 	c := i.c
+	if c.tx == txWrite || c.tx == txReadOnly {
+		return run(query) // as in exec
+	}
 	cl, took, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
-	}
-	if c.tx == txWrite || c.tx == txReadOnly {
-		return run(query)
 	}
 	var rows driver.Rows
 	switch {
@@ -135,10 +137,10 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	return &lockedRows{Rows: rows, c: c, took: took}, nil
 }
 
-// start does what a statement needs before it runs, for exec and query
-// alike: classify it, refuse what may not run (inside transactions as
-// outside), and outside a transaction take its hold (took). On error it
-// holds nothing.
+// start does what a statement outside a BeginTx transaction needs before
+// it runs, for exec and query alike: classify it, refuse what may not run
+// (inside a manual transaction as outside), and outside a transaction take
+// its hold (took). On error it holds nothing.
 func (i *interceptor) start(ctx context.Context, query string) (cl class, took bool, err error) {
 	c := i.c
 	cl = classify(query)
@@ -167,7 +169,7 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	}
 	compiled := query
 	if cl.plainBegin {
-		compiled = "BEGIN IMMEDIATE" // SPEC §3.5, as in exec; runs under the lock like any BEGIN
+		compiled = "BEGIN IMMEDIATE" // a manual transaction runs immediate, as in exec
 	}
 	if c.lockReads && c.tx == txNone {
 		if err := c.hold(ctx, lockShared, ""); err != nil {
@@ -185,7 +187,7 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	return ctx, stmt, nil
 }
 
-// ConnBeginTx starts a database/sql transaction (SPEC §3.4). A write
+// ConnBeginTx starts a database/sql transaction. A write
 // transaction waits for the lock and runs BEGIN IMMEDIATE; a read-only one
 // runs a deferred BEGIN with query_only set, and takes the shared side of
 // the lock only in non-WAL mode. The returned *tx gives the lock back.

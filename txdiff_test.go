@@ -131,7 +131,7 @@ func requireSameAsPlain(t testing.TB, dir string, calls []txCall) {
 
 // decodeTxCalls turns fuzz input into a short sequence of calls. Each call
 // is a header byte (bits: via = h%3, statements = 1+(h/3)%4) and, per
-// statement, a kind byte and a variant byte (bits 0-1 keyword case, 2-4
+// statement, a kind byte (kind%10: see txStatement) and a variant byte (bits 0-1 keyword case, 2-4
 // quoting or value, 5 the other name, 6 upper-case name, 7 optional words).
 func decodeTxCalls(data []byte) []txCall {
 	var calls []txCall
@@ -191,7 +191,7 @@ func txStatement(kind, v byte) string {
 		name = "`" + name + "`"
 	}
 	opt := v&128 != 0
-	switch kind % 8 {
+	switch kind % 10 {
 	case 0:
 		s := kw("BEGIN") + []string{"", " " + kw("DEFERRED"), " " + kw("IMMEDIATE"), " " + kw("EXCLUSIVE")}[(v>>2)&3]
 		if opt {
@@ -227,8 +227,18 @@ func txStatement(kind, v byte) string {
 			return kw("INSERT OR ROLLBACK INTO") + fmt.Sprintf(" t VALUES (%d)", 1+(v>>2)%4)
 		}
 		return kw("INSERT INTO") + fmt.Sprintf(" t VALUES (%d)", 1+(v>>2)%4)
-	default:
+	case 7:
 		return kw("SELECT") + " count(*) FROM t"
+	case 8:
+		// query_only=1 makes writes fail, and SQLite's write lock
+		// unavailable, in and out of transactions.
+		if opt {
+			return kw("PRAGMA query_only") + " = 1"
+		}
+		return kw("PRAGMA query_only") + " = 0"
+	default:
+		// A write whose rows hold the lock until they are read.
+		return kw("INSERT INTO") + fmt.Sprintf(" t VALUES (%d), (%d) ", 1+(v>>2)%4, 5+(v>>2)%4) + kw("RETURNING") + " x"
 	}
 }
 
