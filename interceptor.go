@@ -50,8 +50,8 @@ func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerC
 	})
 }
 
-// StmtExecContext runs a prepared statement's Exec. A prepared plain BEGIN
-// was compiled as BEGIN IMMEDIATE (ConnPrepareContext).
+// StmtExecContext runs a prepared statement's Exec. A prepared BEGIN is
+// compiled as written; SQLite's write lock is taken right after it runs.
 func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
 	return i.exec(ctx, query, args, false, func(string) (driver.Result, error) {
 		return stmt.ExecContext(ctx, args)
@@ -77,7 +77,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	case onConn && cl.txControl && !cl.plainBegin && canSplit:
 		res, err = c.execEach(ctx, query, args)
 	case cl.txControl:
-		res, err = runOne(ctx, c, query, run)
+		res, err = runOne(ctx, c, query, onConn, run)
 	default:
 		res, err = run(query)
 	}
@@ -120,7 +120,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	case onConn && cl.txControl && !cl.plainBegin && canSplit:
 		rows, err = c.queryEach(ctx, query, args)
 	case cl.txControl:
-		rows, err = runOne(ctx, c, query, run)
+		rows, err = runOne(ctx, c, query, onConn, run)
 	default:
 		rows, err = run(query)
 	}
@@ -167,17 +167,13 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	if err := c.refuse(cl); err != nil {
 		return ctx, nil, err
 	}
-	compiled := query
-	if cl.plainBegin {
-		compiled = "BEGIN IMMEDIATE" // a manual transaction runs immediate, as in exec
-	}
 	if c.lockReads && c.tx == txNone {
 		if err := c.hold(ctx, lockShared, ""); err != nil {
 			return ctx, nil, err
 		}
 		defer c.unhold()
 	}
-	stmt, err := parent.PrepareContext(ctx, compiled)
+	stmt, err := parent.PrepareContext(ctx, query)
 	if err != nil {
 		return ctx, nil, err
 	}

@@ -49,11 +49,7 @@ const (
 func (c *conn) takeWriteLock(ctx context.Context) error {
 	_, err := c.sc.ExecContext(ctx, writeLockProbe, nil)
 	_, _ = c.sc.ExecContext(context.Background(), writeLockUndo, nil)
-	if err == nil {
-		return nil
-	}
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrReadonly {
+	if err == nil || isReadOnly(err) {
 		return nil
 	}
 	if !c.sc.AutoCommit() {
@@ -63,13 +59,17 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 }
 
 // runOne runs one statement, text, outside a BeginTx transaction: a plain
-// BEGIN as BEGIN IMMEDIATE (when the connection holds the write lock), and
-// any other statement that opens a transaction followed by takeWriteLock.
-// run runs text as compiled (or as given).
-func runOne[T any](ctx context.Context, c *conn, text string, run func(string) (T, error)) (T, error) {
-	cl := classify(text)
-	if cl.plainBegin && c.held == lockExclusive {
-		return run("BEGIN IMMEDIATE")
+// BEGIN as BEGIN IMMEDIATE (rewrite: run may be given other SQL than text;
+// the connection holds the write lock), and any other statement that opens
+// a transaction followed by takeWriteLock. A connection that may not write
+// (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
+// SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
+func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
+	if rewrite && c.held == lockExclusive && classify(text).plainBegin {
+		res, err := run("BEGIN IMMEDIATE")
+		if !isReadOnly(err) {
+			return res, err
+		}
 	}
 	wasAuto := c.sc.AutoCommit()
 	res, err := run(text)
@@ -77,6 +77,12 @@ func runOne[T any](ctx context.Context, c *conn, text string, run func(string) (
 		err = c.takeWriteLock(ctx)
 	}
 	return res, err
+}
+
+// isReadOnly reports SQLite's SQLITE_READONLY.
+func isReadOnly(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrReadonly
 }
 
 // zeroResult is go-sqlite3's result of a string with no statement in it.
@@ -103,7 +109,7 @@ func (c *conn) execEach(ctx context.Context, query string, args []driver.NamedVa
 				return nil, fmt.Errorf("not enough args to execute query: want %d got %d", na, len(args)-start)
 			}
 			stmtArgs := stmtArgs(args, start, na)
-			res, err = runOne(ctx, c, piece(query, tail), func(q string) (driver.Result, error) {
+			res, err = runOne(ctx, c, piece(query, tail), true, func(q string) (driver.Result, error) {
 				if q == "BEGIN IMMEDIATE" {
 					return c.sc.ExecContext(ctx, q, nil)
 				}
@@ -139,7 +145,7 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 		if tail == "" {
 			// The last statement: go-sqlite3 runs it and returns its rows.
 			_ = ss.Close()
-			return runOne(ctx, c, query, func(q string) (driver.Rows, error) {
+			return runOne(ctx, c, query, true, func(q string) (driver.Rows, error) {
 				return c.sc.QueryContext(ctx, q, restArgs(args, start))
 			})
 		}
@@ -150,7 +156,7 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 				return nil, fmt.Errorf("not enough args to execute query: want %d got %d", na, len(args)-start)
 			}
 			stmtArgs := stmtArgs(args, start, na)
-			_, err = runOne(ctx, c, piece(query, tail), func(q string) (struct{}, error) {
+			_, err = runOne(ctx, c, piece(query, tail), true, func(q string) (struct{}, error) {
 				if q == "BEGIN IMMEDIATE" {
 					_, err := c.sc.ExecContext(ctx, q, nil)
 					return struct{}{}, err

@@ -114,8 +114,12 @@ func runTxCalls(t testing.TB, driverName, dir string, calls []txCall) txOutcome 
 	if driverName != sqlite3safe.DriverName {
 		return out
 	}
-	// The write lock is free: a write with lock timeout 0 gets through.
-	_, err = db.Exec("INSERT INTO t VALUES (1000)")
+	// The write lock is free: a write with lock timeout 0 gets through (on
+	// a new connection: the Conn went back to the pool, maybe query_only).
+	fresh, err := sql.Open(driverName, dsn)
+	require.NoError(t, err)
+	defer fresh.Close()
+	_, err = fresh.Exec("INSERT INTO t VALUES (1000)")
 	require.NoError(t, err, "the write lock is still held after the Conn closed")
 	return out
 }
