@@ -45,15 +45,14 @@ type conn struct {
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
-	held       lockMode        // what this connection holds of file.lock (hold.go)
-	holds      int             // holders sharing held: statements, rows, a transaction
-	heldBy     uint64          // the goroutine that took held in shared mode (lock.go's acquireAs), or 0
-	tx         txState         // BeginTx or manual transaction, if any
-	memo       map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
-	closed     bool
-	savepoints []string       // names, outermost first, when a SAVEPOINT opened the manual transaction (savepoint.go)
-	openReads  int            // reads open on the connection (reads.go)
-	freeRows   []*trackedRows // wrappers for reuse (reads.go)
+	held      lockMode        // what this connection holds of file.lock (hold.go)
+	holds     int             // holders sharing held: statements, rows, a transaction
+	heldBy    uint64          // the goroutine that took held in shared mode (lock.go's acquireAs), or 0
+	tx        txState         // BeginTx or manual transaction, if any
+	memo      map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
+	closed    bool
+	openReads int            // reads open on the connection (reads.go)
+	freeRows  []*trackedRows // wrappers for reuse (reads.go)
 }
 
 var (

@@ -7,8 +7,9 @@ import (
 
 // safeConn is the connection database/sql holds. Statements that need
 // nothing from sqlite3-safe go straight to go-sqlite3: reads outside a
-// transaction in WAL mode (SPEC §3.3: no lock), and every statement inside
-// a BeginTx transaction (§3.4: never waits again). Everything else goes
+// transaction in WAL mode (readers take no lock), and every statement inside
+// a BeginTx transaction (it never waits for the lock again; only a refused
+// PRAGMA is looked for). Everything else goes
 // through sqlmw's wrapper and the connection's interceptor.
 //
 // The fast path exists because sqlmw allocates on every call (the parent
@@ -45,6 +46,9 @@ func (s *safeConn) inBeginTx() bool {
 // locked by the interceptor.
 func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if s.inBeginTx() {
+		if err := s.c.refuseInTx(query); err != nil {
+			return nil, err
+		}
 		return s.c.sc.ExecContext(ctx, query, args)
 	}
 	return s.mw.ExecContext(ctx, query, args)
@@ -54,6 +58,9 @@ func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.
 // goes straight to go-sqlite3.
 func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if s.inBeginTx() {
+		if err := s.c.refuseInTx(query); err != nil {
+			return nil, err
+		}
 		return s.c.sc.QueryContext(ctx, query, args)
 	}
 	if s.c.tx == txNone && !s.c.lockReads && classify(query).plainRead() {
@@ -100,3 +107,24 @@ func (s *safeConn) Close() error { return s.mw.Close() }
 // plainRead reports a statement that needs no lock in WAL mode and leaves
 // the transaction state alone.
 func (cl class) plainRead() bool { return !cl.write && !cl.ask && !cl.txControl }
+
+// refuseInTx refuses, inside a BeginTx transaction, what is refused
+// outside one (a PRAGMA that leaves WAL or locks other connections out).
+// Only a text that holds the word PRAGMA is classified, so the common
+// statement pays one scan for a byte, not a classification.
+func (c *conn) refuseInTx(query string) error {
+	if !c.wal || !mayBePragma(query) {
+		return nil
+	}
+	return c.refuse(classify(query))
+}
+
+// mayBePragma reports whether query holds "pragma" in any case.
+func mayBePragma(query string) bool {
+	for i := 0; i+6 <= len(query); i++ {
+		if ch := query[i]; (ch == 'p' || ch == 'P') && eq(query[i:i+6], "PRAGMA") {
+			return true
+		}
+	}
+	return false
+}

@@ -16,7 +16,7 @@ import (
 // statement run while its own connection's rows hold the lock.
 //
 // Who calls what: hold by the interceptor (lockFor, ConnPrepareContext,
-// askSQLite, ConnBeginTx); unhold by whoever took the hold (afterStatement,
+// askSQLite, ConnBeginTx); unhold by whoever took the hold (settle,
 // lockedRows, tx.end, the deferred releases); releaseAll by conn.Close only.
 
 // hold takes a hold of mode for one holder, waiting for the file's lock if

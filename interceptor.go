@@ -44,41 +44,50 @@ const memoLimit = 256
 
 // ConnExecContext runs db.Exec (and tx.Exec inside a manual transaction).
 func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerContext, query string, args []driver.NamedValue) (driver.Result, error) {
-	return i.exec(ctx, query, true, func(q string) (driver.Result, error) {
+	return i.exec(ctx, query, args, true, func(q string) (driver.Result, error) {
 		return parent.ExecContext(ctx, q, args)
 	})
 }
 
 // StmtExecContext runs a prepared statement's Exec. A prepared BEGIN is
-// already compiled: it runs deferred, under the lock all the same.
+// compiled as written; SQLite's write lock is taken right after it runs.
 func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
-	return i.exec(ctx, query, false, func(string) (driver.Result, error) {
+	return i.exec(ctx, query, args, false, func(string) (driver.Result, error) {
 		return stmt.ExecContext(ctx, args)
 	})
 }
 
-// exec runs one Exec under the lock its statement needs. rewrite says run
-// may be given other SQL than query (a plain BEGIN made immediate).
-func (i *interceptor) exec(ctx context.Context, query string, rewrite bool, run func(string) (driver.Result, error)) (driver.Result, error) {
+// exec runs one Exec under the lock its statement needs. onConn says the
+// text is run as given (not a compiled statement), so it may be run
+// statement by statement, or as other SQL (a plain BEGIN made immediate).
+func (i *interceptor) exec(ctx context.Context, query string, args []driver.NamedValue, onConn bool, run func(string) (driver.Result, error)) (driver.Result, error) {
 	c := i.c
-	if c.tx != txNone {
-		res, err := run(query)
-		return res, c.afterInTx(query, err)
+	if c.tx == txWrite || c.tx == txReadOnly {
+		// A prepared statement inside a BeginTx transaction: refused, if
+		// at all, when it was prepared.
+		return run(query)
 	}
-	st, err := i.start(ctx, query, rewrite)
+	cl, took, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	res, err := run(st.query)
-	c.savepointStarted(st, err)
-	c.afterStatement(st.cl, st.mode != lockNone)
+	var res driver.Result
+	switch {
+	case onConn && cl.txControl && !cl.plainBegin && canSplit:
+		res, err = c.execEach(ctx, query, args)
+	case cl.txControl:
+		res, err = runOne(ctx, c, query, onConn, run)
+	default:
+		res, err = run(query)
+	}
+	c.settle(took)
 	return res, err
 }
 
 // ConnQueryContext runs db.Query when the statement may need a lock (the
 // fast path takes plain reads in WAL mode).
 func (i *interceptor) ConnQueryContext(ctx context.Context, parent driver.QueryerContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
-	rows, err := i.query(ctx, query, true, func(q string) (driver.Rows, error) {
+	rows, err := i.query(ctx, query, args, true, func(q string) (driver.Rows, error) {
 		return parent.QueryContext(ctx, q, args)
 	})
 	return ctx, rows, err
@@ -86,79 +95,68 @@ func (i *interceptor) ConnQueryContext(ctx context.Context, parent driver.Querye
 
 // StmtQueryContext runs a prepared statement's Query.
 func (i *interceptor) StmtQueryContext(ctx context.Context, stmt driver.StmtQueryContext, query string, args []driver.NamedValue) (context.Context, driver.Rows, error) {
-	rows, err := i.query(ctx, query, false, func(string) (driver.Rows, error) {
+	rows, err := i.query(ctx, query, args, false, func(string) (driver.Rows, error) {
 		return stmt.QueryContext(ctx, args)
 	})
 	return ctx, rows, err
 }
 
 // query runs one Query under the lock its statement needs; rows that hold
-// a lock give it back at EOF or Close.
-func (i *interceptor) query(ctx context.Context, query string, rewrite bool, run func(string) (driver.Rows, error)) (driver.Rows, error) {
+// a lock, or run inside a manual transaction, settle the connection's
+// state at EOF or Close. go-sqlite3 takes a query's first step at once, so
+// a statement that opens or ends a transaction has done so on return.
+func (i *interceptor) query(ctx context.Context, query string, args []driver.NamedValue, onConn bool, run func(string) (driver.Rows, error)) (driver.Rows, error) {
 	c := i.c
-	if c.tx != txNone {
-		rows, err := run(query)
-		return rows, c.afterInTx(query, err)
+	if c.tx == txWrite || c.tx == txReadOnly {
+		return run(query) // as in exec
 	}
-	st, err := i.start(ctx, query, rewrite)
+	cl, took, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := run(st.query)
-	c.savepointStarted(st, err)
-	return i.holdUntilDone(st.mode, st.cl, query, rows, err), err
-}
-
-// started is a statement outside a transaction that start has made ready.
-type started struct {
-	cl     class
-	mode   lockMode // the hold it took (lockNone: none)
-	query  string   // what to run: the statement, or BEGIN IMMEDIATE for a plain BEGIN
-	opened bool     // start ran BEGIN IMMEDIATE for a SAVEPOINT (savepoint.go)
-}
-
-// start does what a statement outside a transaction needs before it runs,
-// for exec and query alike: classify it, refuse what may not run, take
-// its hold, make a manual BEGIN immediate (rewrite: run may be given other
-// SQL than query), and open the transaction of a SAVEPOINT that starts one.
-// On error it holds nothing.
-func (i *interceptor) start(ctx context.Context, query string, rewrite bool) (started, error) {
-	c := i.c
-	st := started{cl: classify(query), query: query}
-	if err := c.refuse(st.cl); err != nil {
-		return st, err
-	}
-	var err error
-	if st.mode, err = i.lockFor(ctx, st.cl, query); err != nil {
-		return st, err
-	}
-	if rewrite && st.cl.plainBegin && st.mode == lockExclusive {
-		// SPEC §3.5: a manual BEGIN runs immediate, so no other process
-		// can make it fail with SQLITE_BUSY_SNAPSHOT halfway through.
-		st.query = "BEGIN IMMEDIATE"
-	}
-	if st.opened, err = c.beginForSavepoint(ctx, st.cl, st.mode); err != nil {
-		c.afterStatement(st.cl, st.mode != lockNone)
-		return st, err
-	}
-	return st, nil
-}
-
-// holdUntilDone hands a lock taken for a query to the rows, which give it
-// back at EOF or Close (SPEC §3.6). With no lock, or no rows, there is
-// nothing to hand over.
-func (i *interceptor) holdUntilDone(mode lockMode, cl class, query string, rows driver.Rows, err error) driver.Rows {
-	if mode == lockNone {
-		if i.c.trackReads && i.c.tx == txNone && err == nil && rows != nil {
-			return i.c.trackRead(query, rows)
-		}
-		return rows
+	var rows driver.Rows
+	switch {
+	case onConn && cl.txControl && !cl.plainBegin && canSplit:
+		rows, err = c.queryEach(ctx, query, args)
+	case cl.txControl:
+		rows, err = runOne(ctx, c, query, onConn, run)
+	default:
+		rows, err = run(query)
 	}
 	if err != nil || rows == nil {
-		i.c.afterStatement(cl, true)
-		return rows
+		c.settle(took)
+		return rows, err
 	}
-	return &lockedRows{Rows: rows, c: i.c, cl: cl}
+	if !took && c.tx != txManual {
+		if c.trackReads && c.tx == txNone {
+			return c.trackRead(query, rows), nil // a read: the checkpointer wants to know it is open
+		}
+		return rows, nil
+	}
+	// In a manual transaction a later step may still end it (an error
+	// that rolls back), so the state is read again at EOF or Close.
+	c.settle(false)
+	return &lockedRows{Rows: rows, c: c, took: took}, nil
+}
+
+// start does what a statement outside a BeginTx transaction needs before
+// it runs, for exec and query alike: classify it, refuse what may not run
+// (inside a manual transaction as outside), and outside a transaction take
+// its hold (took). On error it holds nothing.
+func (i *interceptor) start(ctx context.Context, query string) (cl class, took bool, err error) {
+	c := i.c
+	cl = classify(query)
+	if err := c.refuse(cl); err != nil {
+		return cl, false, err
+	}
+	if c.tx != txNone {
+		return cl, false, nil
+	}
+	mode, err := i.lockFor(ctx, cl, query)
+	if err != nil {
+		return cl, false, err
+	}
+	return cl, mode != lockNone, nil
 }
 
 // ConnPrepareContext prepares a statement. In non-WAL mode compiling reads
@@ -171,17 +169,13 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	if err := c.refuse(cl); err != nil {
 		return ctx, nil, err
 	}
-	compiled := query
-	if cl.plainBegin {
-		compiled = "BEGIN IMMEDIATE" // SPEC §3.5, as in exec; runs under the lock like any BEGIN
-	}
 	if c.lockReads && c.tx == txNone {
 		if err := c.hold(ctx, lockShared, ""); err != nil {
 			return ctx, nil, err
 		}
 		defer c.unhold()
 	}
-	stmt, err := parent.PrepareContext(ctx, compiled)
+	stmt, err := parent.PrepareContext(ctx, query)
 	if err != nil {
 		return ctx, nil, err
 	}
@@ -191,7 +185,7 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	return ctx, stmt, nil
 }
 
-// ConnBeginTx starts a database/sql transaction (SPEC §3.4). A write
+// ConnBeginTx starts a database/sql transaction. A write
 // transaction waits for the lock and runs BEGIN IMMEDIATE; a read-only one
 // runs a deferred BEGIN with query_only set, and takes the shared side of
 // the lock only in non-WAL mode. The returned *tx gives the lock back.
@@ -210,12 +204,25 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 				return ctx, nil, err
 			}
 		}
+		// query_only makes writes fail with SQLite's read-only error; one
+		// the application set stays as it was when the transaction ends.
+		setQueryOnly := !c.queryOnly
+		if setQueryOnly {
+			v, err := queryString(ctx, c.sc, "PRAGMA query_only")
+			if err != nil {
+				if took {
+					c.unhold()
+				}
+				return ctx, nil, err
+			}
+			setQueryOnly = v != "1"
+		}
 		begin := "BEGIN"
-		if !c.queryOnly {
+		if setQueryOnly {
 			begin = "PRAGMA query_only=1; BEGIN"
 		}
 		if _, err := c.sc.ExecContext(ctx, begin, nil); err != nil {
-			if !c.queryOnly {
+			if setQueryOnly {
 				_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 			}
 			if took {
@@ -227,7 +234,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		if c.trackReads {
 			c.readBegan("read-only transaction")
 		}
-		return ctx, &tx{c: c, held: took}, nil
+		return ctx, &tx{c: c, held: took, resetQueryOnly: setQueryOnly}, nil
 	}
 	if err := c.hold(ctx, lockExclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
@@ -298,38 +305,26 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	return write, nil
 }
 
-// afterStatement runs after an autocommit statement; took says whether it
-// took a hold. A statement that opened a transaction (BEGIN, SAVEPOINT)
-// hands its hold to the transaction: the connection is now in a manual
-// transaction. Anything else gives back what it took.
-func (c *conn) afterStatement(cl class, took bool) {
-	if !took {
-		return
-	}
-	if cl.txControl && c.held == lockExclusive && !c.sc.AutoCommit() {
+// settle makes the connection's transaction state follow SQLite's after
+// a statement outside a BeginTx transaction; took says whether the
+// statement took a hold of its own. A statement that left SQLite in a
+// transaction hands its hold to it: the connection is in a manual
+// transaction, and holds the write lock until SQLite is in autocommit
+// again (after COMMIT, ROLLBACK, the outermost RELEASE, or an error that
+// rolled back), when the transaction's hold is given back.
+func (c *conn) settle(took bool) {
+	inTx := !c.sc.AutoCommit()
+	switch {
+	case inTx && c.tx == txNone && took && c.held == lockExclusive:
 		c.tx = txManual
 		return
-	}
-	c.unhold()
-}
-
-// afterInTx runs after a statement inside a transaction, with the
-// statement's error, and returns the error the caller gets. A manual
-// transaction ends when SQLite is back in autocommit: after COMMIT,
-// ROLLBACK, the outer RELEASE, or an error that rolled it back.
-func (c *conn) afterInTx(query string, err error) error {
-	if c.tx != txManual {
-		return err
-	}
-	if err == nil && c.savepoints != nil {
-		err = c.trackSavepoint(query)
-	}
-	if c.sc.AutoCommit() {
+	case !inTx && c.tx == txManual:
 		c.tx = txNone
-		c.savepoints = nil
 		c.unhold() // the hold the opening statement handed over
 	}
-	return err
+	if took {
+		c.unhold()
+	}
 }
 
 // refuse returns the error for a statement that may not run here.

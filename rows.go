@@ -16,8 +16,8 @@ import (
 type lockedRows struct {
 	driver.Rows
 	c    *conn
-	cl   class
-	done bool // the lock has been given back
+	took bool // the query took a hold of its own
+	done bool // the connection's state is settled
 }
 
 var (
@@ -47,7 +47,7 @@ func (r *lockedRows) Close() error {
 func (r *lockedRows) finish() {
 	if !r.done {
 		r.done = true
-		r.c.afterStatement(r.cl, true)
+		r.c.settle(r.took)
 	}
 }
 

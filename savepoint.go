@@ -2,73 +2,211 @@ package sqlite3safe
 
 import (
 	"context"
+	"database/sql/driver"
+	"fmt"
 	"strings"
+	"unicode"
 )
 
-// A SAVEPOINT run outside a transaction opens one, deferred: its first
-// write could then fail with SQLITE_BUSY_SNAPSHOT if another process wrote
-// since its first read. SPEC §3.5 wants it immediate, so sqlite3-safe runs
-// BEGIN IMMEDIATE first and the SAVEPOINT inside it. SQLite's RELEASE of
-// the outermost savepoint would have committed; inside our BEGIN it does
-// not, so the connection keeps the stack of savepoint names (conn.
-// savepoints) and commits when a RELEASE empties it. Only statements that
-// are one SAVEPOINT, RELEASE or ROLLBACK TO are tracked; a multi-statement
-// string that holds one of them leaves the stack as it was (the
-// transaction then ends at COMMIT or ROLLBACK, as after a BEGIN).
+// Manual transactions (BEGIN, SAVEPOINT, COMMIT, RELEASE, ROLLBACK run as
+// statements on a connection) follow SQLite's own state: after every such
+// statement the connection asks SQLite whether it is in autocommit
+// (sqlite3_get_autocommit) and holds the write lock exactly while it is
+// not. SQLite alone decides what commits: a SAVEPOINT runs as written, so
+// the RELEASE of the outermost savepoint commits as it would without
+// sqlite3-safe, whatever the quoting of its name or the string it is in.
+//
+// A transaction that a statement opened must be immediate, so that no other
+// process can make a later write fail with SQLITE_BUSY_SNAPSHOT: a plain
+// BEGIN runs as BEGIN IMMEDIATE, and after any other statement that opened
+// one (a SAVEPOINT, a BEGIN among other statements) the connection takes
+// SQLite's write lock at once with takeWriteLock, before anything else
+// reads. A string of several statements with transaction control runs one
+// statement at a time, as go-sqlite3 runs it, so that this happens between
+// its statements.
 
-// beginForSavepoint runs BEGIN IMMEDIATE before a SAVEPOINT that would
-// open a transaction. mode is what the statement holds.
-func (c *conn) beginForSavepoint(ctx context.Context, cl class, mode lockMode) (opened bool, err error) {
-	if cl.sp != spSavepoint || mode != lockExclusive {
-		return false, nil
-	}
-	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
-		return false, err
-	}
-	return true, nil
-}
+// writeLockProbe takes SQLite's write lock on the main database, as BEGIN
+// IMMEDIATE does, and changes nothing: PRAGMA incremental_vacuum starts a
+// write transaction and, unless auto_vacuum is INCREMENTAL, finds nothing
+// to do, so no page is written. Where it does free a page, the savepoint
+// of its own rolls that back (the commit then writes page 1 unchanged).
+// The lock stays until the transaction ends.
+const (
+	writeLockProbe = "SAVEPOINT sqlite3safe_lock; PRAGMA main.incremental_vacuum(1)"
+	writeLockUndo  = "ROLLBACK TO sqlite3safe_lock; RELEASE sqlite3safe_lock"
+)
 
-// savepointStarted follows a SAVEPOINT that beginForSavepoint opened a
-// transaction for: on success it starts the stack, on failure it ends the
-// transaction it opened.
-func (c *conn) savepointStarted(st started, err error) {
-	if !st.opened {
-		return
+// takeWriteLock makes the transaction SQLite has just opened hold SQLite's
+// write lock, as BEGIN IMMEDIATE would have. A connection that may not
+// write (read-only, query_only) cannot meet SQLITE_BUSY_SNAPSHOT: for it
+// this is a no-op. Any other failure (SQLITE_BUSY from another process)
+// rolls the new transaction back and is returned, as BEGIN IMMEDIATE
+// would have failed.
+func (c *conn) takeWriteLock(ctx context.Context) error {
+	_, err := c.sc.ExecContext(ctx, writeLockProbe, nil)
+	_, _ = c.sc.ExecContext(context.Background(), writeLockUndo, nil)
+	if err == nil || isReadOnly(err) {
+		return nil
 	}
-	if err != nil {
+	if !c.sc.AutoCommit() {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
-		return
 	}
-	c.savepoints = []string{st.cl.spName}
+	return err
 }
 
-// trackSavepoint follows a successful statement inside a transaction that
-// a SAVEPOINT opened, and commits when a RELEASE has emptied the stack.
-func (c *conn) trackSavepoint(query string) error {
-	cl := classify(query)
-	switch cl.sp {
-	case spSavepoint:
-		c.savepoints = append(c.savepoints, cl.spName)
-	case spRelease, spRollbackTo:
-		// SQLite matches the most recent savepoint of that name, ignoring case.
-		i := len(c.savepoints) - 1
-		for i >= 0 && !strings.EqualFold(c.savepoints[i], cl.spName) {
-			i--
-		}
-		if i < 0 {
-			return nil // SQLite accepted a name we do not know: leave the stack
-		}
-		if cl.sp == spRollbackTo {
-			c.savepoints = c.savepoints[:i+1] // ROLLBACK TO keeps the savepoint
-			return nil
-		}
-		c.savepoints = c.savepoints[:i]
-		if len(c.savepoints) == 0 {
-			// The outermost savepoint is gone: what SQLite would have
-			// committed, we commit.
-			_, err := c.sc.ExecContext(context.Background(), "COMMIT", nil)
-			return err
+// runOne runs one statement, text, outside a BeginTx transaction: a plain
+// BEGIN as BEGIN IMMEDIATE (rewrite: run may be given other SQL than text;
+// the connection holds the write lock), and any other statement that opens
+// a transaction followed by takeWriteLock. A connection that may not write
+// (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
+// SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
+func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
+	if rewrite && c.held == lockExclusive && classify(text).plainBegin {
+		res, err := run("BEGIN IMMEDIATE")
+		if !isReadOnly(err) {
+			return res, err
 		}
 	}
-	return nil
+	wasAuto := c.sc.AutoCommit()
+	res, err := run(text)
+	if err == nil && wasAuto && !c.sc.AutoCommit() && c.held == lockExclusive {
+		err = c.takeWriteLock(ctx)
+	}
+	return res, err
+}
+
+// zeroResult is go-sqlite3's result of a string with no statement in it.
+type zeroResult struct{}
+
+func (zeroResult) LastInsertId() (int64, error) { return 0, nil }
+func (zeroResult) RowsAffected() (int64, error) { return 0, nil }
+
+// execEach runs a multi-statement string the way go-sqlite3's Exec does
+// (each statement in turn, arguments bound positionally across them), but
+// each statement through runOne. SQLite finds the statement boundaries.
+func (c *conn) execEach(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	start := 0
+	for {
+		ss, tail, empty, err := c.prepareOne(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		var res driver.Result
+		if !empty {
+			na := ss.NumInput()
+			if len(args)-start < na {
+				_ = ss.Close()
+				return nil, fmt.Errorf("not enough args to execute query: want %d got %d", na, len(args)-start)
+			}
+			stmtArgs := stmtArgs(args, start, na)
+			res, err = runOne(ctx, c, piece(query, tail), true, func(q string) (driver.Result, error) {
+				if q == "BEGIN IMMEDIATE" {
+					return c.sc.ExecContext(ctx, q, nil)
+				}
+				return ss.ExecContext(ctx, stmtArgs)
+			})
+			if err != nil {
+				_ = ss.Close()
+				return nil, err
+			}
+			start += na
+		}
+		_ = ss.Close()
+		if tail == "" {
+			if res == nil {
+				res = zeroResult{}
+			}
+			return res, nil
+		}
+		query = tail
+	}
+}
+
+// queryEach runs a multi-statement string the way go-sqlite3's Query
+// does (every statement but the last stepped once and closed, the rows of
+// the last returned), each statement through runOne.
+func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	start := 0
+	for {
+		ss, tail, empty, err := c.prepareOne(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if tail == "" {
+			// The last statement: go-sqlite3 runs it and returns its rows.
+			_ = ss.Close()
+			return runOne(ctx, c, query, true, func(q string) (driver.Rows, error) {
+				return c.sc.QueryContext(ctx, q, restArgs(args, start))
+			})
+		}
+		if !empty {
+			na := ss.NumInput()
+			if len(args)-start < na {
+				_ = ss.Close()
+				return nil, fmt.Errorf("not enough args to execute query: want %d got %d", na, len(args)-start)
+			}
+			stmtArgs := stmtArgs(args, start, na)
+			_, err = runOne(ctx, c, piece(query, tail), true, func(q string) (struct{}, error) {
+				if q == "BEGIN IMMEDIATE" {
+					_, err := c.sc.ExecContext(ctx, q, nil)
+					return struct{}{}, err
+				}
+				rows, err := ss.QueryContext(ctx, stmtArgs)
+				if err == nil {
+					err = rows.Close()
+				}
+				return struct{}{}, err
+			})
+			if err != nil {
+				_ = ss.Close()
+				return nil, err
+			}
+			start += na
+		}
+		_ = ss.Close()
+		query = tail
+	}
+}
+
+// splitStmt is what the statement-by-statement runners use of a
+// go-sqlite3 statement (savepoint_cgo.go compiles it).
+type splitStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+// piece is the statement of query that tail follows.
+func piece(query, tail string) string {
+	body := strings.TrimRightFunc(query, unicode.IsSpace)
+	return body[:len(body)-len(tail)]
+}
+
+// stmtArgs is go-sqlite3's choice of the arguments for a statement that
+// takes na of them from start: those, plus every named argument.
+func stmtArgs(args []driver.NamedValue, start, na int) []driver.NamedValue {
+	if na == 0 {
+		return nil
+	}
+	end := start + na
+	out := make([]driver.NamedValue, 0, len(args))
+	out = append(out, args[start:end]...)
+	for i := range args {
+		if args[i].Name != "" && (i < start || i >= end) {
+			out = append(out, args[i])
+		}
+	}
+	for i := range out {
+		out[i].Ordinal = i + 1
+	}
+	return out
+}
+
+// restArgs is what go-sqlite3 would have left for the statements from
+// start on: the arguments from start, plus the named ones before it.
+func restArgs(args []driver.NamedValue, start int) []driver.NamedValue {
+	if start == 0 {
+		return args
+	}
+	return stmtArgs(args, start, len(args)-start)
 }

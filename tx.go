@@ -12,8 +12,9 @@ import (
 // connection took for it. database/sql calls exactly one of them, also
 // when the transaction's context ends (it rolls back).
 type tx struct {
-	c    *conn
-	held bool // the transaction holds one of c's holds (hold.go)
+	c              *conn
+	held           bool // the transaction holds one of c's holds (hold.go)
+	resetQueryOnly bool // a read-only transaction set query_only, and turns it off at its end
 }
 
 var _ driver.Tx = (*tx)(nil)
@@ -40,13 +41,11 @@ func (t *tx) Rollback() error {
 // after the SQLite transaction is over, so the next writer finds it gone.
 func (t *tx) end() {
 	c := t.c
-	if c.tx == txReadOnly {
-		if !c.queryOnly {
-			_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
-		}
-		if c.trackReads {
-			c.readEnded()
-		}
+	if t.resetQueryOnly {
+		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+	}
+	if c.tx == txReadOnly && c.trackReads {
+		c.readEnded()
 	}
 	c.tx = txNone
 	if t.held {

@@ -1,0 +1,35 @@
+//go:build cgo
+
+package sqlite3safe_test
+
+import "testing"
+
+// BenchmarkTxInsert is the statement path inside a BeginTx transaction:
+// one INSERT per op, committed every 1000.
+func BenchmarkTxInsert(b *testing.B) {
+	for _, d := range walDrivers {
+		b.Run("driver="+d.name, func(b *testing.B) {
+			ctx := b.Context()
+			db := openBench(b, d)
+			if _, err := db.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += 1000 {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := i; j < i+1000 && j < b.N; j++ {
+					if _, err := tx.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
