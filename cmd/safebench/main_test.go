@@ -209,6 +209,34 @@ func TestAllWorkloads(t *testing.T) {
 	if !strings.Contains(stdout.String(), "\ntargets (sqlite3-safe") {
 		t.Errorf("no targets section in the output")
 	}
+	if !strings.Contains(stdout.String(), "\nstmtcache: RSS per held connection") && runtime.GOOS == "linux" {
+		t.Errorf("no statement cache line in the output")
+	}
+
+	// The docs render from a fresh run's results, and every number the new
+	// fragments need is there.
+	loaded, err := loadReport(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(committedDocs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := renderDocs(string(md), loaded)
+	if err != nil {
+		t.Fatalf("rendering the docs from a fresh run: %v", err)
+	}
+	for _, name := range []string{"mixed4x-why", "overhead-prepared", "overhead-allocs", "verdict-mixed4x", "memory", "stmtcache", "ledger-memory", "mixed-checkpoints"} {
+		m := regexp.MustCompile(`(?s)<!-- generated:` + name + ` -->(.*?)<!-- /generated:`).FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("the docs have no %s region", name)
+			continue
+		}
+		if runtime.GOOS == "linux" && (strings.Contains(m[1], "not measured") || strings.Contains(m[1], "not judged")) {
+			t.Errorf("generated:%s from a fresh run: %q", name, m[1])
+		}
+	}
 }
 
 // checkSample checks one run's numbers for sanity.
