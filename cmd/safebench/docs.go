@@ -517,8 +517,12 @@ func checkpointStory(r *report, w string) (string, error) {
 	if !measured {
 		return out + " (writers' waits behind checkpoints and the WAL's pins were not measured in this run)", nil
 	}
-	return out + fmt.Sprintf(", %s of which stopped waiting for older reads and left the WAL to the next try; writers met a checkpoint %s times per run, waiting at most %s; reads began to pin the WAL %s times per run, the longest for %s",
-		span(busy, thousands), span(waits, thousands), durString(float64(longestWait)), span(pins, thousands), durString(float64(longestPin))), nil
+	out += fmt.Sprintf(", %s of which could not finish because older reads were still open (writers went on); writers met a checkpoint %s times per run, waiting at most %s",
+		span(busy, thousands), span(waits, thousands), durString(float64(longestWait)))
+	if slices.Max(pins) == 0 {
+		return out + "; no open read kept an escalation from finishing", nil
+	}
+	return out + fmt.Sprintf("; open reads kept an escalation from finishing %s times per run, the longest for %s", span(pins, thousands), durString(float64(longestPin))), nil
 }
 
 // fragMixed4xWhy compares mixed4x's throughput with mixed's.

@@ -525,6 +525,22 @@ func TestSoakShort(t *testing.T) {
 	if err != nil || !bytes.Contains(data, []byte(`"open_fds"`)) {
 		t.Errorf("json: %v %q", err, data[:min(len(data), 200)])
 	}
+	var soak struct {
+		Samples []soakSample `json:"samples"`
+	}
+	if err := json.Unmarshal(data, &soak); err != nil || len(soak.Samples) == 0 {
+		t.Fatalf("soak json: %v, %d samples", err, len(soak.Samples))
+	}
+	if runtime.GOOS == "linux" {
+		for _, s := range soak.Samples {
+			if s.RSSBytes <= 0 {
+				t.Errorf("soak sample at %.0fs: RSS %d, want > 0 on Linux", s.At, s.RSSBytes)
+			}
+		}
+		if !strings.Contains(out.String(), " rss ") || !strings.Contains(out.String(), "target RSS flat") {
+			t.Errorf("the soak verdict does not compare RSS:\n%s", out.String())
+		}
+	}
 	code = run([]string{"-workload", "soak,ledger"}, &out, &errOut)
 	if code != 2 {
 		t.Errorf("soak with another workload: exit %d, want 2", code)
