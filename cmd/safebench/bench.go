@@ -31,9 +31,17 @@ func label(w, config string) string {
 	return config
 }
 
+// noCache is the stmtcache workload's second configuration: sqlite3-safe
+// with _safe_stmt_cache=0 (no statement cache).
+const noCache = "sqlite3-safe-nocache"
+
 // workloadConfigs returns the configurations workload w runs, as labels,
-// without duplicates.
+// without duplicates. stmtcache runs sqlite3-safe with and without its
+// statement cache, whatever -configs says.
 func workloadConfigs(w string, configs []string) []string {
+	if w == "stmtcache" {
+		return []string{sqlite3safe.DriverName, noCache}
+	}
 	var out []string
 	for _, c := range configs {
 		if l := label(w, c); !slices.Contains(out, l) {
@@ -99,6 +107,9 @@ func openConfig(ctx context.Context, cfg, path string, walLimit int64) (*handle,
 			dsn += fmt.Sprintf("?_safe_wal_limit=%d", walLimit)
 		}
 		h.w, err = open(sqlite3safe.DriverName, dsn)
+		h.safe = true
+	case noCache:
+		h.w, err = open(sqlite3safe.DriverName, path+"?_safe_stmt_cache=0")
 		h.safe = true
 	default:
 		return nil, fmt.Errorf("unknown configuration %q", cfg)
@@ -192,15 +203,18 @@ func (c *opCounter) stats(elapsed time.Duration) opStats {
 
 // opStats is one op kind's result in one run.
 type opStats struct {
-	Name       string           `json:"name"`
-	Ops        int64            `json:"ops"` // successful
-	OpsPerSec  float64          `json:"ops_per_sec"`
-	NsPerOp    float64          `json:"ns_per_op"`                 // wall time per successful op
-	LatencyNs  []int64          `json:"latency_ns"`                // at quantiles, successful ops
-	MaxNs      int64            `json:"latency_max_ns"`            // successful ops
-	Errors     map[string]int64 `json:"errors"`                    // by kind
-	PerProc    []int64          `json:"per_proc_errors,omitempty"` // procs: errors of each process
-	FirstError string           `json:"first_error,omitempty"`
+	Name      string  `json:"name"`
+	Ops       int64   `json:"ops"` // successful
+	OpsPerSec float64 `json:"ops_per_sec"`
+	NsPerOp   float64 `json:"ns_per_op"` // wall time per successful op
+	// AllocsPerOp is Go heap allocations per op (overhead only): the
+	// process's allocations during the timed rounds over the ops.
+	AllocsPerOp float64          `json:"allocs_per_op,omitempty"`
+	LatencyNs   []int64          `json:"latency_ns"`                // at quantiles, successful ops
+	MaxNs       int64            `json:"latency_max_ns"`            // successful ops
+	Errors      map[string]int64 `json:"errors"`                    // by kind
+	PerProc     []int64          `json:"per_proc_errors,omitempty"` // procs: errors of each process
+	FirstError  string           `json:"first_error,omitempty"`
 
 	hist *hdrhistogram.Histogram
 }
@@ -230,6 +244,9 @@ type sample struct {
 	WAL      walResult     `json:"wal"`
 	Safe     *safeSnapshot `json:"sqlite3_safe_stats,omitempty"`
 	Pools    []poolStats   `json:"pools,omitempty"` // database/sql's counters, per *sql.DB
+	Mem      *memResult    `json:"memory,omitempty"`
+	// StmtCache is the stmtcache workload's measurement.
+	StmtCache *stmtCacheResult `json:"stmt_cache,omitempty"`
 }
 
 // poolStats is the part of sql.DBStats that shows connection churn.
@@ -284,6 +301,11 @@ type safeSnapshot struct {
 	CheckpointWaitMaxNs int64 `json:"checkpoint_wait_max_ns,omitempty"`
 	EscalationsBusy     int64 `json:"escalations_busy,omitempty"`
 	WALPinnedMaxNs      int64 `json:"wal_pinned_max_ns,omitempty"`
+	// WALPins counts the times reads began to keep the WAL from being
+	// restarted; WALLimit is the limit the checkpointer kept the file
+	// under.
+	WALPins  int64 `json:"wal_pins,omitempty"`
+	WALLimit int64 `json:"wal_limit,omitempty"`
 	// Reads held back by an escalation: results of driver versions that
 	// held new readers back during escalations; today's never do.
 	ReaderHoldBacks   int64 `json:"reader_hold_backs,omitempty"`
@@ -306,6 +328,7 @@ func snapshotSafe(h *handle) *safeSnapshot {
 		CheckpointErrors: st.CheckpointErrors, Escalations: st.Escalations, Brakes: st.Brakes,
 		CheckpointWaits: st.CheckpointWaits, CheckpointWaitMaxNs: int64(st.CheckpointWaitMax),
 		EscalationsBusy: st.EscalationsBusy, WALPinnedMaxNs: int64(st.WALPinnedMax),
+		WALPins: st.WALPins, WALLimit: st.WALLimit,
 		MaxWALBytes: st.MaxWALBytes,
 	}
 	for m, n := range st.Checkpoints {
@@ -398,6 +421,9 @@ type bench struct {
 	samples   []sample
 	started   time.Time
 	loadStart string
+	// memProcess is what memResult.Process says of runs made in this
+	// process: "shared", or "isolated" in an -isolate child.
+	memProcess string
 }
 
 // runAll runs every workload on every configuration, -count times,
@@ -423,6 +449,7 @@ func (b *bench) runAll(ctx context.Context) error {
 			cfgs = append(cfgs[k:], cfgs[:k]...)
 			if w == "overhead" {
 				b.progress.next(fmt.Sprintf("%s, configurations in turns (%d/%d)", w, rep+1, o.count))
+				resetPeakRSS()
 				ss, err := b.overheadAll(ctx, cfgs, rep)
 				if err != nil {
 					return fmt.Errorf("%s: %w", w, err)
@@ -432,7 +459,15 @@ func (b *bench) runAll(ctx context.Context) error {
 			}
 			for _, cfg := range cfgs {
 				b.progress.next(fmt.Sprintf("%s %s (%d/%d)", w, cfg, rep+1, o.count))
-				s, err := b.runOne(ctx, w, cfg, rep)
+				var (
+					s   sample
+					err error
+				)
+				if o.isolate && w != "procs" {
+					s, err = b.runIsolated(ctx, w, cfg, rep)
+				} else {
+					s, err = b.runOne(ctx, w, cfg, rep)
+				}
 				if err != nil {
 					return fmt.Errorf("%s on %s: %w", w, cfg, err)
 				}
@@ -464,18 +499,26 @@ func (b *bench) runOne(ctx context.Context, w, cfg string, rep int) (sample, err
 	path := b.dbPath(w, cfg, rep)
 	defer b.removeDB(path)
 	s := sample{Workload: w, Config: cfg, Rep: rep + 1}
+	resetPeakRSS()
 	var err error
 	switch w {
 	case "ledger":
 		err = b.ledger(ctx, cfg, path, &s)
 	case "mixed":
-		err = b.mixed(ctx, cfg, path, &s)
+		err = b.mixed(ctx, cfg, path, &s, 1)
+	case "mixed4x":
+		err = b.mixed(ctx, cfg, path, &s, mixed4xFactor)
+	case "stmtcache":
+		err = b.stmtCache(ctx, cfg, path, &s)
 	case "starve":
 		err = b.starve(ctx, cfg, path, &s)
 	case "procs":
 		err = b.procsRun(ctx, cfg, path, &s)
 	default:
 		err = fmt.Errorf("unknown workload %q", w)
+	}
+	if s.Mem != nil && s.Mem.Process == "" {
+		s.Mem.Process = b.memProcess
 	}
 	return s, err
 }

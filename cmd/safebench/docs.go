@@ -100,38 +100,46 @@ func runRenderDocs(o *options, stdout, stderr io.Writer) int {
 
 // fragments are the generated regions' contents, by name.
 var fragments = map[string]func(r *report) (string, error){
-	"run-command":         fragRunCommand,
-	"machine":             fragMachine,
-	"runs":                func(r *report) (string, error) { return strconv.Itoa(r.opts.count), nil },
-	"cpus":                func(r *report) (string, error) { return strconv.Itoa(r.Machine.CPUs), nil },
-	"workloads":           fragWorkloads,
-	"tuned-dsn":           func(*report) (string, error) { return "`?" + tunedQuery + "`", nil },
-	"tables":              fragTables,
-	"meaning":             fragMeaning,
-	"headline":            fragHeadline,
-	"targets":             fragTargets,
-	"ledger-why":          fragLedgerWhy,
-	"mixed-write-why":     fragMixedWriteWhy,
-	"mixed-lock-queue":    fragMixedLockQueue,
-	"mixed-wal":           fragMixedWAL,
-	"mixed-read-why":      fragMixedReadWhy,
-	"mixed-hold-backs":    fragMixedHoldBacks,
-	"mixed-trade-off":     fragMixedTradeOff,
-	"starve-why":          fragStarveWhy,
-	"starve-cost":         fragStarveCost,
-	"overhead-why":        fragOverheadWhy,
-	"overhead-tail":       fragOverheadTail,
-	"starve-limit":        func(r *report) (string, error) { return bytesString(float64(r.opts.walLimit)), nil },
-	"run-time":            fragRunTime,
-	"starve-duration":     func(r *report) (string, error) { return r.opts.duration.String(), nil },
-	"overhead-rounds":     func(*report) (string, error) { return strconv.Itoa(overheadRounds), nil },
-	"starve-hold":         func(*report) (string, error) { return starveHold.String(), nil },
-	"wal-sample-period":   func(*report) (string, error) { return walEvery.String(), nil },
-	"verdict-ledger":      verdict("ledger", ""),
-	"verdict-mixed-write": verdict("mixed", "write"),
-	"verdict-mixed-read":  verdict("mixed", "read"),
-	"verdict-starve":      verdict("starve", ""),
-	"verdict-overhead":    verdict("overhead", ""),
+	"run-command":       fragRunCommand,
+	"machine":           fragMachine,
+	"runs":              func(r *report) (string, error) { return strconv.Itoa(r.opts.count), nil },
+	"cpus":              func(r *report) (string, error) { return strconv.Itoa(r.Machine.CPUs), nil },
+	"workloads":         fragWorkloads,
+	"tuned-dsn":         func(*report) (string, error) { return "`?" + tunedQuery + "`", nil },
+	"tables":            fragTables,
+	"meaning":           fragMeaning,
+	"headline":          fragHeadline,
+	"targets":           fragTargets,
+	"ledger-why":        fragLedgerWhy,
+	"ledger-memory":     fragLedgerMemory,
+	"mixed-write-why":   fragMixedWriteWhy,
+	"mixed-lock-queue":  fragMixedLockQueue,
+	"mixed-wal":         fragMixedWAL,
+	"mixed-read-why":    fragMixedReadWhy,
+	"mixed-total":       fragMixedTotal,
+	"mixed-checkpoints": fragMixedCheckpoints,
+	"mixed-trade-off":   fragMixedTradeOff,
+	"mixed4x-why":       fragMixed4xWhy,
+	"overhead-prepared": fragOverheadPrepared,
+	"overhead-allocs":   fragOverheadAllocs,
+	"memory":            fragMemory,
+	"stmtcache":         fragStmtCache,
+	"soak-rss-growth":   func(*report) (string, error) { return x(soakRSSGrowth), nil },
+	"starve-why":        fragStarveWhy,
+	"starve-cost":       fragStarveCost,
+	"overhead-why":      fragOverheadWhy,
+	"overhead-tail":     fragOverheadTail,
+	"starve-limit":      func(r *report) (string, error) { return bytesString(float64(r.opts.walLimit)), nil },
+	"run-time":          fragRunTime,
+	"starve-duration":   func(r *report) (string, error) { return r.opts.duration.String(), nil },
+	"overhead-rounds":   func(*report) (string, error) { return strconv.Itoa(overheadRounds), nil },
+	"starve-hold":       func(*report) (string, error) { return starveHold.String(), nil },
+	"wal-sample-period": func(*report) (string, error) { return walEvery.String(), nil },
+	"verdict-ledger":    verdict("ledger", ""),
+	"verdict-mixed":     verdict("mixed", ""),
+	"verdict-mixed4x":   verdict("mixed4x", ""),
+	"verdict-starve":    verdict("starve", ""),
+	"verdict-overhead":  verdict("overhead", ""),
 }
 
 // verdict returns a fragment saying whether workload w's targets whose
@@ -152,7 +160,9 @@ func verdict(w, about string) func(r *report) (string, error) {
 		}
 		switch {
 		case n == 0:
-			return "", fmt.Errorf("no %s target about %q", w, about)
+			// Results of an older safebench, or a run without the
+			// workload (or the configurations it is judged against).
+			return "not judged in this run", nil
 		case len(missed) == 0:
 			return "met", nil
 		}
@@ -225,6 +235,9 @@ func fragRunCommand(r *report) (string, error) {
 		}
 	}
 	list("-workload", o.workloads, allWorkloads)
+	if o.isolate {
+		args = append(args, "-isolate")
+	}
 	if !slices.Equal(o.configs, []string{"sqlite3", sqlite3safe.DriverName}) {
 		list("-configs", o.configs, allConfigs)
 	}
@@ -280,10 +293,14 @@ func fragWorkloads(r *report) (string, error) {
 			fmt.Fprintf(&b, "- **ledger** — the seed scenario: %d goroutines each append %d blocks to a hash-chained ledger,\n  one transaction per block (read the last block, insert the next); the chain is verified after.\n", o.goroutines, o.blocks)
 		case "mixed":
 			fmt.Fprintf(&b, "- **mixed** — %d writers alternate an autocommit %d-byte `INSERT` and an `UPDATE` by key; %d readers\n  alternate a point `SELECT` and a %d-row range scan; %s on a table seeded with %s rows.\n", o.writers, valueSize, o.readers, scanRows, o.duration, thousands(int64(o.rows)))
+		case "mixed4x":
+			fmt.Fprintf(&b, "- **mixed4x** — mixed with %d× the goroutines (%d writers, %d readers), %s: does throughput hold up?\n", mixed4xFactor, mixed4xFactor*o.writers, mixed4xFactor*o.readers, o.duration)
+		case "stmtcache":
+			fmt.Fprintf(&b, "- **stmtcache** — %d connections held at once (`SetMaxOpenConns(%d)`, `db.Conn`), each running the same %d\n  statements %d times, on sqlite3-safe with its statement cache and without (`_safe_stmt_cache=0`):\n  the RSS it adds per connection.\n", stmtCacheConns, stmtCacheConns, stmtCacheStatements, stmtCacheLoops)
 		case "starve":
 			fmt.Fprintf(&b, "- **starve** — one writer inserting four 1 KiB rows per statement while %d readers always keep a\n  read open (each holds it %s, staggered), %s: SQLite's checkpoint starvation. sqlite3-safe\n  gets `_safe_wal_limit=%d` (%s); nothing else has a limit.\n", o.readers, starveHold, o.duration, o.walLimit, bytesString(float64(o.walLimit)))
 		case "overhead":
-			fmt.Fprintf(&b, "- **overhead** — one goroutine: %s point `SELECT`s on %s rows, then %s autocommit `INSERT`s. The\n  configurations run at once on their own files and take turns in %d rounds; ns/op is the median\n  of a configuration's rounds. Plain sqlite3 runs here as `sqlite3-wal` (`?_journal_mode=WAL`), so\n  that what is measured is the wrapper, not WAL against a rollback journal.\n", thousands(int64(o.ops)), thousands(int64(o.rows)), thousands(int64(o.ops)), overheadRounds)
+			fmt.Fprintf(&b, "- **overhead** — one goroutine: %s point `SELECT`s (`db.QueryRow`) on %s rows, then %s autocommit `INSERT`s\n  (`db.Exec`), then both again through a prepared `*sql.Stmt`. The\n  configurations run at once on their own files and take turns in %d rounds; ns/op is the median\n  of a configuration's rounds. Plain sqlite3 runs here as `sqlite3-wal` (`?_journal_mode=WAL`), so\n  that what is measured is the wrapper, not WAL against a rollback journal.\n", thousands(int64(o.ops)), thousands(int64(o.rows)), thousands(int64(o.ops)), overheadRounds)
 		case "procs":
 			fmt.Fprintf(&b, "- **procs** — %d processes (the command re-executes itself) × %d goroutines × %d ledger appends\n  on one file; errors are counted per process and the chain is verified.\n", o.procs, o.procGoroutines, o.procBlocks)
 		}
@@ -328,6 +345,7 @@ func fragMeaning(r *report) (string, error) {
 	pt, pf := attempts(pr)
 	fmt.Fprintf(&b, "- **ERRORS** are failed operations by kind, summed over the %d runs. A failed append is not retried,\n  so plain `sqlite3` lost %s of %s ledger appends to `database is locked`, and %s of %s\n  across processes. Its chain stayed intact: SQLite refuses what it cannot serialize, and the lost\n  blocks are simply missing.\n", n, thousands(lf), thousands(lt), thousands(pf), thousands(pt))
 	fmt.Fprintf(&b, "- **CHAIN** is whether `ledger.Verify` found an unbroken chain with one block per committed append,\n  in every run (`-`: the workload keeps no chain). **MAX WAL** is the largest `-wal` file sampled\n  every %s (median of the runs' largest, and the largest); `-` means no WAL (rollback journal).\n", walEvery)
+	fmt.Fprintf(&b, "- **ALLOCS/OP** (overhead only) is Go heap allocations per operation in the timed rounds. **RSS END**\n  and **PEAK RSS** are the process's resident memory when the load ended and its peak during the\n  run, **HEAP** the Go heap in use at the end, medians over the runs; SQLite's page caches and\n  compiled statements live in C, so RSS is the number to watch. A `*` marks runs that shared one\n  process with earlier runs (an upper bound); overhead's configurations share one process; `-`:\n  not measured.\n")
 	return b.String(), nil
 }
 
@@ -445,14 +463,86 @@ func fragMixedWriteWhy(r *report) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t, err := r.get("mixed", "sqlite3-tuned", "write")
+	t, err := r.get("mixed", "two-pool", "write")
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%s; write p50 %s against %s, p99 %s against %s, p99.9 %s against %s",
-		ratioLine(s, t, "the tuned DSN's writes/s"), durString(s.LatencyNs[0].Median), durString(t.LatencyNs[0].Median),
+		ratioLine(s, t, "two-pool's writes/s"), durString(s.LatencyNs[0].Median), durString(t.LatencyNs[0].Median),
 		durString(s.LatencyNs[2].Median), durString(t.LatencyNs[2].Median),
 		durString(s.LatencyNs[3].Median), durString(t.LatencyNs[3].Median)), nil
+}
+
+// fragMixedTotal is sqlite3-safe's writes+reads against the best raw
+// configuration's.
+func fragMixedTotal(r *report) (string, error) {
+	_, safeMed, ok := r.totals("mixed", sqlite3safe.DriverName)
+	if !ok {
+		return "", fmt.Errorf("the results have no mixed sqlite3-safe writes and reads")
+	}
+	var parts []string
+	for _, cfg := range []string{"sqlite3-tuned", "two-pool"} {
+		if _, med, ok := r.totals("mixed", cfg); ok {
+			parts = append(parts, fmt.Sprintf("%s %s/s", cfg, rate(med)))
+		}
+	}
+	return fmt.Sprintf("%s writes and reads per second together, against %s", rate(safeMed), strings.Join(parts, " and ")), nil
+}
+
+// fragMixedCheckpoints says what the checkpointer did in mixed: escalated
+// checkpoints, the ones that gave up on old readers, writers' waits behind
+// checkpoints and how long reads kept the WAL from restarting.
+func fragMixedCheckpoints(r *report) (string, error) {
+	return checkpointStory(r, "mixed")
+}
+
+func checkpointStory(r *report, w string) (string, error) {
+	st, err := r.safeStats(w)
+	if err != nil {
+		return "", err
+	}
+	var esc, busy, waits, pins []int64
+	var longestWait, longestPin int64
+	measured := false
+	for _, s := range st {
+		esc = append(esc, s.Escalations)
+		busy = append(busy, s.EscalationsBusy)
+		waits = append(waits, s.CheckpointWaits)
+		pins = append(pins, s.WALPins)
+		longestWait = max(longestWait, s.CheckpointWaitMaxNs)
+		longestPin = max(longestPin, s.WALPinnedMaxNs)
+		measured = measured || s.CheckpointWaits > 0 || s.WALPins > 0 || s.EscalationsBusy > 0 || s.WALPinnedMaxNs > 0
+	}
+	out := fmt.Sprintf("%s escalated checkpoints per run", span(esc, thousands))
+	if !measured {
+		return out + " (writers' waits behind checkpoints and the WAL's pins were not measured in this run)", nil
+	}
+	out += fmt.Sprintf(", %s of which could not finish because older reads were still open (writers went on); writers met a checkpoint %s times per run, waiting at most %s",
+		span(busy, thousands), span(waits, thousands), durString(float64(longestWait)))
+	if slices.Max(pins) == 0 {
+		return out + "; no open read kept an escalation from finishing", nil
+	}
+	return out + fmt.Sprintf("; open reads kept an escalation from finishing %s times per run, the longest for %s", span(pins, thousands), durString(float64(longestPin))), nil
+}
+
+// fragMixed4xWhy compares mixed4x's throughput with mixed's.
+func fragMixed4xWhy(r *report) (string, error) {
+	byRep4, med4, ok := r.totals("mixed4x", sqlite3safe.DriverName)
+	if !ok {
+		return "not measured in this run", nil
+	}
+	byRep, med, ok := r.totals("mixed", sqlite3safe.DriverName)
+	if !ok {
+		return "", fmt.Errorf("mixed4x without mixed")
+	}
+	out := fmt.Sprintf("with %d× the goroutines sqlite3-safe did %s writes and reads per second together, %s its mixed rate", mixed4xFactor, rate(med4), x(med4/med))
+	if per := perRepMaps(byRep4, byRep); len(per) > 1 {
+		out += " (per repetition " + ratios(per) + ")"
+	}
+	if tp, sw := r.find("mixed4x", "two-pool", "write"), r.find("mixed4x", sqlite3safe.DriverName, "write"); tp != nil && sw != nil {
+		out += fmt.Sprintf("; its writes were %s two-pool's", x(sw.OpsPerSec.Median/tp.OpsPerSec.Median))
+	}
+	return out, nil
 }
 
 func fragMixedLockQueue(r *report) (string, error) {
@@ -461,17 +551,15 @@ func fragMixedLockQueue(r *report) (string, error) {
 		return "", err
 	}
 	var acq, waits int64
-	var esc []int64
 	for _, s := range st {
 		acq += s.LockAcquisitions
 		waits += s.LockWaits
-		esc = append(esc, s.Escalations)
 	}
 	if acq == 0 {
 		return "", fmt.Errorf("no lock acquisitions in mixed")
 	}
-	return fmt.Sprintf("%.0f%% of sqlite3-safe's lock acquisitions had to queue (its Stats over the %d runs: %s waits in %s acquisitions), and %s escalated checkpoints per run",
-		100*float64(waits)/float64(acq), len(st), thousands(waits), thousands(acq), span(esc, thousands)), nil
+	return fmt.Sprintf("%.0f%% of sqlite3-safe's lock acquisitions had to wait (its Stats over the %d runs: %s waits in %s acquisitions)",
+		100*float64(waits)/float64(acq), len(st), thousands(waits), thousands(acq)), nil
 }
 
 func fragMixedWAL(r *report) (string, error) {
@@ -497,33 +585,6 @@ func fragMixedReadWhy(r *report) (string, error) {
 		return "", err
 	}
 	return ratioLine(s, tp, "two-pool's reads/s"), nil
-}
-
-func fragMixedHoldBacks(r *report) (string, error) {
-	st, err := r.safeStats("mixed")
-	if err != nil {
-		return "", err
-	}
-	tp, err := r.get("mixed", "two-pool", "read")
-	if err != nil {
-		return "", err
-	}
-	var n, waits []int64
-	var longest, longestWait int64
-	for _, s := range st {
-		n = append(n, s.ReaderHoldBacks)
-		longest = max(longest, s.ReaderHoldBackMax)
-		waits = append(waits, s.CheckpointWaits)
-		longestWait = max(longestWait, s.CheckpointWaitMaxNs)
-	}
-	if slices.Max(n) == 0 {
-		// Today's driver never holds readers back; writers wait for
-		// checkpoints instead.
-		return fmt.Sprintf("no read was held back; writers met a checkpoint %s times per run, waiting at most %s; two-pool's WAL reached %s (median of the runs' largest)",
-			span(waits, thousands), durString(float64(longestWait)), bytesString(tp.MaxWAL.Median)), nil
-	}
-	return fmt.Sprintf("%s new reads per run were held back, for at most %s; two-pool's WAL reached %s (median of the runs' largest)",
-		span(n, thousands), durString(float64(longest)), bytesString(tp.MaxWAL.Median)), nil
 }
 
 func fragMixedTradeOff(r *report) (string, error) {
@@ -554,13 +615,9 @@ func fragStarveWhy(r *report) (string, error) {
 }
 
 func fragStarveCost(r *report) (string, error) {
-	st, err := r.safeStats("starve")
+	story, err := checkpointStory(r, "starve")
 	if err != nil {
 		return "", err
-	}
-	var esc []int64
-	for _, s := range st {
-		esc = append(esc, s.Escalations)
 	}
 	sw, err := r.get("starve", sqlite3safe.DriverName, "write")
 	if err != nil {
@@ -578,9 +635,9 @@ func fragStarveCost(r *report) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s escalated checkpoints per %s run, so the writer does %s the tuned DSN's statements, and new reads wait for the escalations (read p50 %s; %s reads/s against %s)",
-		span(esc, thousands), r.opts.duration, x(sw.OpsPerSec.Median/tw.OpsPerSec.Median), durString(sr.LatencyNs[0].Median),
-		rate(sr.OpsPerSec.Median), rate(tr.OpsPerSec.Median)), nil
+	return fmt.Sprintf("%s; the writer did %s the tuned DSN's statements, and the readers %s reads/s against %s (read p50 %s against %s)",
+		story, x(sw.OpsPerSec.Median/tw.OpsPerSec.Median), rate(sr.OpsPerSec.Median), rate(tr.OpsPerSec.Median),
+		durString(sr.LatencyNs[0].Median), durString(tr.LatencyNs[0].Median)), nil
 }
 
 // overheadPct is sqlite3-safe's ns/op over sqlite3-wal's for op, minus one.
@@ -600,19 +657,126 @@ func (r *report) overheadPct(op string) (s, base *summary, pct float64, err erro
 }
 
 func fragOverheadWhy(r *report) (string, error) {
-	s, base, pct, err := r.overheadPct("select")
+	s, base, _, err := r.overheadPct("select")
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%+.1f%% ns/op (%.0f vs %.0f ns; p50 %s vs %s)", pct, s.NsPerOp.Median, base.NsPerOp.Median,
+	return fmt.Sprintf("%s sqlite3-wal's ns/op (%.0f vs %.0f ns; p50 %s vs %s)", x(s.NsPerOp.Median/base.NsPerOp.Median), s.NsPerOp.Median, base.NsPerOp.Median,
 		durString(s.LatencyNs[0].Median), durString(base.LatencyNs[0].Median)), nil
 }
 
 func fragOverheadTail(r *report) (string, error) {
-	s, base, pct, err := r.overheadPct("insert")
+	s, base, _, err := r.overheadPct("insert")
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%+.1f%% ns/op (%.0f vs %.0f ns; insert p99.9 %s vs %s)", pct, s.NsPerOp.Median, base.NsPerOp.Median,
+	return fmt.Sprintf("%s sqlite3-wal's ns/op (%.0f vs %.0f ns; insert p99.9 %s vs %s)", x(s.NsPerOp.Median/base.NsPerOp.Median), s.NsPerOp.Median, base.NsPerOp.Median,
 		durString(s.LatencyNs[3].Median), durString(base.LatencyNs[3].Median)), nil
+}
+
+// fragOverheadPrepared compares the prepared-statement paths.
+func fragOverheadPrepared(r *report) (string, error) {
+	var parts []string
+	for _, op := range []string{"select-stmt", "insert-stmt"} {
+		s, base := r.find("overhead", sqlite3safe.DriverName, op), r.find("overhead", "sqlite3-wal", op)
+		if s == nil || base == nil {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%.0f vs %.0f ns)", strings.TrimSuffix(op, "-stmt"), x(s.NsPerOp.Median/base.NsPerOp.Median), s.NsPerOp.Median, base.NsPerOp.Median))
+	}
+	if len(parts) == 0 {
+		return "not measured in this run", nil
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// fragOverheadAllocs compares Go allocations per op.
+func fragOverheadAllocs(r *report) (string, error) {
+	var parts []string
+	for _, op := range []string{"select", "insert", "select-stmt", "insert-stmt"} {
+		s, base := r.find("overhead", sqlite3safe.DriverName, op), r.find("overhead", "sqlite3-wal", op)
+		if s == nil || base == nil || s.AllocsPerOp.N == 0 || base.AllocsPerOp.N == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f against %.1f", op, s.AllocsPerOp.Median, base.AllocsPerOp.Median))
+	}
+	if len(parts) == 0 {
+		return "not measured in this run", nil
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// memoryWorkloads are the workloads the memory table shows.
+var memoryWorkloads = []string{"ledger", "mixed", "mixed4x", "starve", "procs"}
+
+// fragMemory is a table: each workload's RSS at the end and peak RSS,
+// per configuration, or a sentence when the run measured none.
+func fragMemory(r *report) (string, error) {
+	var b strings.Builder
+	var cfgs []string
+	for _, s := range r.Summaries {
+		if slices.Contains(memoryWorkloads, s.Workload) && !slices.Contains(cfgs, s.Config) {
+			cfgs = append(cfgs, s.Config)
+		}
+	}
+	rows := 0
+	b.WriteString("| workload | " + strings.Join(cfgs, " | ") + " |\n|---|" + strings.Repeat("---|", len(cfgs)) + "\n")
+	isolated := true
+	for _, w := range memoryWorkloads {
+		var cells []string
+		any := false
+		for _, cfg := range cfgs {
+			var s *summary
+			for i := range r.Summaries {
+				if m := &r.Summaries[i]; m.Workload == w && m.Config == cfg {
+					s = m
+					break
+				}
+			}
+			if s == nil || s.RSSEnd.N == 0 {
+				cells = append(cells, "-")
+				continue
+			}
+			any = true
+			isolated = isolated && (s.MemProcess == "isolated" || s.MemProcess == "children")
+			cells = append(cells, fmt.Sprintf("%s (peak %s)", bytesString(s.RSSEnd.Median), bytesString(s.PeakRSS.Median)))
+		}
+		if any {
+			rows++
+			fmt.Fprintf(&b, "| %s | %s |\n", w, strings.Join(cells, " | "))
+		}
+	}
+	if rows == 0 {
+		return "Memory (RSS) was not measured in this run.\n", nil
+	}
+	if isolated {
+		b.WriteString("\nEach run's process was its own (`-isolate`; procs: the largest of its processes).\n")
+	} else {
+		b.WriteString("\nThe runs shared one process (no `-isolate`): each number includes what earlier runs left, an upper bound.\n")
+	}
+	return b.String(), nil
+}
+
+// fragStmtCache is the statement cache's memory per connection.
+func fragStmtCache(r *report) (string, error) {
+	with, without, runs, ok := r.stmtCacheCost()
+	if !ok {
+		return "not measured in this run", nil
+	}
+	return fmt.Sprintf("with %d connections held, each having run the same %d statements, RSS grew by %s per connection with the cache and %s without (medians of %d runs): the cache costs %s per connection",
+		stmtCacheConns, stmtCacheStatements, signedBytes(with), signedBytes(without), runs, signedBytes(with-without)), nil
+}
+
+// fragLedgerMemory is ledger's RSS on sqlite3-safe against plain sqlite3.
+func fragLedgerMemory(r *report) (string, error) {
+	s, p := r.find("ledger", sqlite3safe.DriverName, "append"), r.find("ledger", "sqlite3", "append")
+	if s == nil || p == nil || s.RSSEnd.N == 0 || p.RSSEnd.N == 0 {
+		return "memory was not measured in this run", nil
+	}
+	out := fmt.Sprintf("its RSS at the end was %s against plain sqlite3's %s (peak %s against %s)",
+		bytesString(s.RSSEnd.Median), bytesString(p.RSSEnd.Median), bytesString(s.PeakRSS.Median), bytesString(p.PeakRSS.Median))
+	if s.MemProcess != "isolated" || p.MemProcess != "isolated" {
+		out += ", in one shared process (upper bounds, not judged)"
+	}
+	return out, nil
 }

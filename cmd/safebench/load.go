@@ -27,12 +27,7 @@ func loadReport(path string) (*report, error) {
 	if !slices.Equal(st.Quantiles, quantiles) {
 		return nil, fmt.Errorf("%s: latency quantiles %v, this safebench keeps %v", path, st.Quantiles, quantiles)
 	}
-	r.opts = &options{
-		workloads: st.Workloads, configs: st.Configs, count: st.Count, dir: st.Dir,
-		goroutines: st.Goroutines, blocks: st.Blocks, writers: st.Writers, readers: st.Readers,
-		duration: time.Duration(st.DurationS * float64(time.Second)), walLimit: st.WALLimit,
-		ops: st.Ops, rows: st.Rows, procs: st.Procs, procGoroutines: st.ProcGoroutines, procBlocks: st.ProcBlocks,
-	}
+	r.opts = st.options()
 	for i := range r.Summaries {
 		sm := &r.Summaries[i]
 		for j := range r.Runs {
@@ -53,4 +48,14 @@ func loadReport(path string) (*report, error) {
 	}
 	r.Targets = r.judge()
 	return r, nil
+}
+
+// options are the flags a run with these settings had.
+func (st *settings) options() *options {
+	return &options{
+		workloads: st.Workloads, configs: st.Configs, count: st.Count, isolate: st.Isolate, dir: st.Dir,
+		goroutines: st.Goroutines, blocks: st.Blocks, writers: st.Writers, readers: st.Readers,
+		duration: time.Duration(st.DurationS * float64(time.Second)), walLimit: st.WALLimit,
+		ops: st.Ops, rows: st.Rows, procs: st.Procs, procGoroutines: st.ProcGoroutines, procBlocks: st.ProcBlocks,
+	}
 }

@@ -24,34 +24,63 @@
 //     200-byte value and an UPDATE of a random key; -readers R goroutines
 //     alternate a point SELECT and a 50-row range scan; for -duration, on a
 //     table seeded with 10,000 rows. Ops: write, read.
+//   - mixed4x: mixed with four times the goroutines (4×-writers writers,
+//     4×-readers readers): does throughput hold up or collapse? Ops:
+//     write, read.
 //   - starve: one writer inserting four 1 KiB rows per statement while
 //     -readers R goroutines always keep a read open (each read holds its
 //     first row for 20 ms; the readers are staggered so they overlap), for
 //     -duration, with the WAL size sampled every 25 ms. sqlite3-safe gets
 //     _safe_wal_limit=-wal-limit; the others have no such setting. Ops:
 //     write (one 4-row INSERT), read (time to the first row).
-//   - overhead: one goroutine, -ops point SELECTs on a -rows-row table,
-//     then -ops autocommit INSERTs, each timed; ns/op. Every configuration
+//   - overhead: one goroutine, -ops point SELECTs (db.QueryRow) on a
+//     -rows-row table, then -ops autocommit INSERTs (db.Exec), then both
+//     again through a *sql.Stmt prepared once, each timed; ns/op, and Go
+//     heap allocations per op (MemStats.Mallocs over the timed rounds). Every configuration
 //     has its own file and pool, open at once, and they take turns: each
 //     kind of op is split into 20 rounds, the configurations run round r one
 //     after the other (who goes first rotates), and a configuration's ns/op
 //     is the median of its rounds. So a burst of other work on the machine
 //     hits them alike. Here "sqlite3" runs as sqlite3-wal (plain DSN plus
 //     _journal_mode=WAL), because what is measured is the cost of the
-//     wrapper, not WAL against a rollback journal. Ops: select, insert.
+//     wrapper, not WAL against a rollback journal. Ops: select, insert,
+//     select-stmt, insert-stmt.
 //   - procs: -procs N processes (this command re-executed; the child is
 //     selected by an environment variable, not a flag) each with
 //     -proc-goroutines goroutines appending -proc-blocks blocks to one
 //     shared ledger file, started together. Errors are counted per process;
 //     the chain is verified at the end. Op: append.
+//   - stmtcache: what sqlite3-safe's statement cache costs in memory.
+//     One *sql.DB with SetMaxOpenConns(100) holds 100 connections (db.Conn)
+//     and runs the same 20 distinct statements 5 times on each; the RSS
+//     added, divided by 100, is the memory per connection. It runs on two
+//     configurations whatever -configs says: sqlite3-safe (the statement
+//     cache on, its default) and sqlite3-safe-nocache (_safe_stmt_cache=0);
+//     the difference is the cache's cost per connection. Op: statement.
 //   - soak (alone, not in "all"): sqlite3-safe only, for -duration (meant
 //     for minutes: -workload soak -duration 10m): -writers goroutines insert
 //     and delete, -readers goroutines run range scans, and a second *sql.DB
 //     on the file is opened, used and closed every second. Every second it
-//     samples heap, goroutines, open file descriptors and the WAL, prints
-//     every tenth sample, and ends with the first fifth of the run against
-//     the last (medians): a leak shows as growth. -json FILE writes the
+//     samples heap, RSS, goroutines, open file descriptors and the WAL,
+//     prints every tenth sample, and ends with the first fifth of the run
+//     against the last (medians): a leak shows as growth; the RSS target
+//     is the last fifth's at most 1.05× the first's. -json FILE writes the
 //     samples.
+//
+// # Memory
+//
+// SQLite allocates in C, so every run reports the process's RSS (Linux:
+// /proc/self/status VmRSS when the load ends, before the databases close,
+// and VmHWM, the peak, reset at the run's start; elsewhere "n/a") and the
+// Go heap in use. By default one process runs everything, one
+// configuration after the other, and C memory an earlier run freed is not
+// given back, so RSS is an upper bound (marked * in the table). -isolate
+// runs each workload on each configuration, each repetition, in a process
+// of its own (this command re-executed, like procs' children), so that its
+// RSS is its own; the memory target is judged only then. overhead runs its
+// configurations together in one process (one RSS for them all); procs
+// reports the largest of its processes'. The default seed scenario does
+// not isolate, and stays as fast as it was.
 //
 // Every run uses a fresh database file under the run directory and removes
 // it afterwards (keep it with -keep). go-sqlite3's default synchronous=NORMAL
@@ -81,12 +110,14 @@
 // the ratio of the median to sqlite3-safe's (x SAFE), ns/op (overhead
 // only), the medians of the runs' p50, p99 and p99.9 latencies of
 // successful ops (from HDR histograms), errors by kind summed over the
-// runs, whether the chain was intact in every run, and the largest WAL
-// file seen. A "-" cell means the column does not apply: one run (MIN-MAX),
+// runs, whether the chain was intact in every run, the largest WAL
+// file seen, and memory: allocations per op (overhead only), RSS at the
+// end, peak RSS and the Go heap (see Memory). After the tables, the
+// stmtcache workload's cost per connection in words. A "-" cell means the column does not apply: one run (MIN-MAX),
 // not overhead (NS/OP), no successful op (latencies), no chain (CHAIN), no
 // -wal file (MAX WAL); the legend under the tables says so too. Then the
 // targets that the run can judge, each stated in words (for example
-// "write ops/s >= 1.0x sqlite3-tuned"), met or missed, with the numbers.
+// "write ops/s >= 1.0x two-pool"), met or missed, with the numbers.
 //
 // -json FILE writes every run and the summaries; -report FILE writes charts
 // (.png or .svg): per workload, throughput (one panel per op), latency
@@ -107,12 +138,15 @@
 //   - -dir DIR: the run directory is made under DIR (default: the system's
 //     temporary directory); point it at the disk your service uses.
 //   - -keep: with -dir, keep the run directory and its databases.
+//   - -isolate: each run in a process of its own (see Memory).
 //   - -json FILE, -report FILE: result files (see Output).
 //   - -goroutines G, -blocks K: ledger.
-//   - -writers W: mixed, soak. -readers R: mixed, starve, soak.
-//   - -duration D: mixed, starve, soak.
+//   - -writers W: mixed (mixed4x: 4×W), soak. -readers R: mixed (mixed4x:
+//     4×R), starve, soak.
+//   - -duration D: mixed, mixed4x, starve, soak.
 //   - -wal-limit BYTES: starve (sqlite3-safe's _safe_wal_limit).
-//   - -ops N: overhead. -rows N: mixed, overhead.
+//   - -ops N: overhead. -rows N: mixed, mixed4x, overhead, stmtcache (at
+//     most 1,000 there).
 //   - -procs N, -proc-goroutines G, -proc-blocks K: procs.
 //   - -render-docs JSON [-docs MD] [-report FILE]: run nothing; load the
 //     results JSON of an earlier -json run, print its tables to stdout as
@@ -199,7 +233,7 @@ func signalStatus(s os.Signal) int {
 var removeOnInterrupt atomic.Pointer[string]
 
 // Workload names, in the order they run and are reported.
-var allWorkloads = []string{"ledger", "mixed", "starve", "overhead", "procs"}
+var allWorkloads = []string{"ledger", "mixed", "mixed4x", "starve", "overhead", "procs", "stmtcache"}
 
 // Configuration names accepted by -configs; "all" means allConfigs.
 var (
@@ -214,6 +248,7 @@ type options struct {
 	count      int
 	dir        string
 	keep       bool
+	isolate    bool // run each workload on each configuration in a process of its own
 	jsonPath   string
 	reportPath string
 	renderDocs string // -render-docs: a results JSON to render from instead of running
@@ -278,7 +313,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSoak(o, base, stdout, stderr)
 	}
 
-	b := &bench{opts: o, base: base, progress: newProgress(stderr)}
+	b := &bench{opts: o, base: base, progress: newProgress(stderr), memProcess: "shared"}
 	if err := b.runAll(context.Background()); err != nil {
 		b.progress.finish()
 		fmt.Fprintf(stderr, "safebench: %v\n", err)
@@ -330,16 +365,17 @@ func newFlagSet(o *options) (*flag.FlagSet, listFlags) {
 	fs.IntVar(&o.count, "count", 1, "all but soak: repeat every workload on every configuration `N` times (interleaved); medians are reported")
 	fs.StringVar(&o.dir, "dir", "", "put the databases in a new directory under `DIR` (default: a temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the databases and the run directory under -dir")
+	fs.BoolVar(&o.isolate, "isolate", false, "all but soak: run each workload on each configuration, each repetition, in a process of its own (this command re-executed), so that its memory (RSS) is its own; overhead runs its configurations together in one and procs has its own processes anyway")
 	fs.StringVar(&o.jsonPath, "json", "", "write every run and the summaries as JSON to `FILE` (soak: its samples)")
 	fs.StringVar(&o.reportPath, "report", "", "all but soak: write charts to `FILE` (.png or .svg)")
 	fs.IntVar(&o.goroutines, "goroutines", 100, "ledger: goroutines appending at once")
 	fs.IntVar(&o.blocks, "blocks", 20, "ledger: blocks each goroutine appends")
-	fs.IntVar(&o.writers, "writers", 4, "mixed, soak: writer goroutines")
-	fs.IntVar(&o.readers, "readers", 4, "mixed, starve, soak: reader goroutines")
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, starve, soak: how long each run lasts")
+	fs.IntVar(&o.writers, "writers", 4, "mixed, mixed4x (times 4), soak: writer goroutines")
+	fs.IntVar(&o.readers, "readers", 4, "mixed, mixed4x (times 4), starve, soak: reader goroutines")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, mixed4x, starve, soak: how long each run lasts")
 	fs.Int64Var(&o.walLimit, "wal-limit", 4<<20, "starve: sqlite3-safe's _safe_wal_limit in `BYTES`, and the limit its WAL is judged by")
 	fs.IntVar(&o.ops, "ops", 20000, "overhead: timed operations of each kind per run")
-	fs.IntVar(&o.rows, "rows", 10000, "mixed, overhead: rows the table is seeded with before the timing starts")
+	fs.IntVar(&o.rows, "rows", 10000, "mixed, mixed4x, overhead, stmtcache (at most 1000): rows the table is seeded with before the timing starts")
 	fs.IntVar(&o.procs, "procs", 4, "procs: processes writing the file at once")
 	fs.IntVar(&o.procGoroutines, "proc-goroutines", 4, "procs: goroutines appending in each process")
 	fs.IntVar(&o.procBlocks, "proc-blocks", 50, "procs: blocks each goroutine appends")

@@ -24,13 +24,15 @@ import (
 // that it stays out of -h and out of reach of the flag checks.
 const childEnv = "SAFEBENCH_CHILD"
 
-// childSpec is what one procs child does.
+// childSpec is what one child does: an -isolate run when Run is set,
+// else a procs child's appends.
 type childSpec struct {
-	Config     string `json:"config"`
-	Path       string `json:"path"`
-	Proc       int    `json:"proc"`
-	Goroutines int    `json:"goroutines"`
-	Blocks     int    `json:"blocks"`
+	Run        *runSpec `json:"run,omitempty"`
+	Config     string   `json:"config"`
+	Path       string   `json:"path"`
+	Proc       int      `json:"proc"`
+	Goroutines int      `json:"goroutines"`
+	Blocks     int      `json:"blocks"`
 }
 
 // childResult is what a child reports on stdout, one JSON line.
@@ -39,6 +41,7 @@ type childResult struct {
 	Errors     map[string]int64 `json:"errors"`
 	FirstError string           `json:"first_error,omitempty"`
 	Hist       []byte           `json:"hist"` // hdrhistogram V2 compressed encoding
+	Mem        *memResult       `json:"memory,omitempty"`
 }
 
 // The child protocol: the child opens its database and writes "ready\n";
@@ -66,6 +69,9 @@ func childMain(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
 		fmt.Fprintf(stderr, "safebench child: bad %s: %v\n", childEnv, err)
 		return 2
+	}
+	if spec.Run != nil {
+		return runChild(spec.Run, stdin, stdout, stderr)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -117,7 +123,7 @@ func childMain(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	st := op.stats(0)
-	res := childResult{Committed: st.Ops, Errors: st.Errors, FirstError: st.FirstError}
+	res := childResult{Committed: st.Ops, Errors: st.Errors, FirstError: st.FirstError, Mem: measureMem("children")}
 	if res.Hist, err = op.hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err != nil {
 		fmt.Fprintf(stderr, "safebench child %d: encoding the histogram: %v\n", spec.Proc, err)
 		return 1
@@ -306,6 +312,17 @@ func (b *bench) procsRun(ctx context.Context, cfg, path string, s *sample) error
 
 	op := newOp("append")
 	perProc := make([]int64, n)
+	for _, r := range results {
+		if r.Mem == nil {
+			continue
+		}
+		if s.Mem == nil {
+			s.Mem = &memResult{RSS: r.Mem.RSS, Process: "children"}
+		}
+		s.Mem.RSSEndBytes = max(s.Mem.RSSEndBytes, r.Mem.RSSEndBytes)
+		s.Mem.PeakRSSBytes = max(s.Mem.PeakRSSBytes, r.Mem.PeakRSSBytes)
+		s.Mem.HeapInuseBytes = max(s.Mem.HeapInuseBytes, r.Mem.HeapInuseBytes)
+	}
 	for i, r := range results {
 		op.ok.Add(r.Committed)
 		for k, v := range r.Errors {

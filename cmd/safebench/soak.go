@@ -22,6 +22,7 @@ import (
 type soakSample struct {
 	At         float64 `json:"at_s"`
 	HeapBytes  uint64  `json:"heap_bytes"`
+	RSSBytes   int64   `json:"rss_bytes"` // 0 where there is no RSS (not Linux)
 	Goroutines int     `json:"goroutines"`
 	OpenFDs    int     `json:"open_fds"`
 	WALBytes   int64   `json:"wal_bytes"`
@@ -142,12 +143,14 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 	tick := time.NewTicker(time.Second)
 	fmt.Fprintf(stdout, "soak: sqlite3-safe, %d writers, %d readers, a second *sql.DB opened and closed every second, %v\n",
 		o.writers, o.readers, o.duration)
-	fmt.Fprintf(stdout, "%8s  %12s  %10s  %8s  %12s  %10s  %10s  %6s\n", "AT", "HEAP", "GOROUTINES", "FDS", "WAL", "WRITES", "READS", "ERRORS")
+	fmt.Fprintf(stdout, "%8s  %12s  %12s  %10s  %8s  %12s  %10s  %10s  %6s\n", "AT", "HEAP", "RSS", "GOROUTINES", "FDS", "WAL", "WRITES", "READS", "ERRORS")
 	for time.Since(start) < o.duration {
 		<-tick.C
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		rss, _, _ := readRSS()
 		s := soakSample{
+			RSSBytes:   rss,
 			At:         time.Since(start).Seconds(),
 			HeapBytes:  ms.HeapAlloc,
 			Goroutines: runtime.NumGoroutine(),
@@ -159,7 +162,11 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 		}
 		samples = append(samples, s)
 		if len(samples)%10 == 0 || len(samples) == 1 {
-			fmt.Fprintf(stdout, "%7.0fs  %12s  %10d  %8d  %12s  %10d  %10d  %6d\n", s.At, bytesString(float64(s.HeapBytes)),
+			rss := "n/a"
+			if s.RSSBytes > 0 {
+				rss = bytesString(float64(s.RSSBytes))
+			}
+			fmt.Fprintf(stdout, "%7.0fs  %12s  %12s  %10d  %8d  %12s  %10d  %10d  %6d\n", s.At, bytesString(float64(s.HeapBytes)), rss,
 				s.Goroutines, s.OpenFDs, bytesString(float64(s.WALBytes)), s.Writes, s.Reads, s.Errors)
 		}
 	}
@@ -211,9 +218,19 @@ func soakVerdict(s []soakSample) string {
 		{"heap", func(x soakSample) float64 { return float64(x.HeapBytes) }},
 		{"goroutines", func(x soakSample) float64 { return float64(x.Goroutines) }},
 		{"fds", func(x soakSample) float64 { return float64(x.OpenFDs) }},
+		{"rss", func(x soakSample) float64 { return float64(x.RSSBytes) }},
 	} {
 		a, b := med(first, m.f), med(last, m.f)
 		line += fmt.Sprintf(" %s %.0f -> %.0f (%.2fx);", m.name, a, b, b/max(a, 1))
+	}
+	a, b := med(first, func(x soakSample) float64 { return float64(x.RSSBytes) }), med(last, func(x soakSample) float64 { return float64(x.RSSBytes) })
+	switch {
+	case a <= 0:
+		line += " target RSS flat: n/a (no RSS on this system)"
+	case b <= soakRSSGrowth*a:
+		line += fmt.Sprintf(" target RSS flat (last fifth <= %.2fx the first): met", soakRSSGrowth)
+	default:
+		line += fmt.Sprintf(" target RSS flat (last fifth <= %.2fx the first): MISSED", soakRSSGrowth)
 	}
 	return line
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ func (b *bench) ledger(ctx context.Context, cfg, path string, s *sample) error {
 	s.Chain = verifyChain(ctx, h.r, op.ok.Load())
 	s.Safe = snapshotSafe(h)
 	s.Pools = poolsOf(h)
+	s.Mem = measureMem("")
 	return h.Close()
 }
 
@@ -86,9 +88,12 @@ const (
 	scanRows  = 50
 )
 
-// mixed runs W writers (INSERT, UPDATE by key) and R readers (point SELECT,
-// 50-row range scan) for the duration, all autocommit.
-func (b *bench) mixed(ctx context.Context, cfg, path string, s *sample) error {
+// mixed4xFactor is how many times mixed's writers and readers mixed4x runs.
+const mixed4xFactor = 4
+
+// mixed runs factor×W writers (INSERT, UPDATE by key) and factor×R readers
+// (point SELECT, 50-row range scan) for the duration, all autocommit.
+func (b *bench) mixed(ctx context.Context, cfg, path string, s *sample, factor int) error {
 	h, err := openConfig(ctx, cfg, path, 0)
 	if err != nil {
 		return err
@@ -112,7 +117,7 @@ func (b *bench) mixed(ctx context.Context, cfg, path string, s *sample) error {
 	start := time.Now()
 	timer := time.AfterFunc(d, func() { stopped.Store(true) })
 	defer timer.Stop()
-	for w := range b.opts.writers {
+	for w := range factor * b.opts.writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -143,7 +148,7 @@ func (b *bench) mixed(ctx context.Context, cfg, path string, s *sample) error {
 			}
 		}()
 	}
-	for rd := range b.opts.readers {
+	for rd := range factor * b.opts.readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -175,6 +180,7 @@ func (b *bench) mixed(ctx context.Context, cfg, path string, s *sample) error {
 	s.Ops = []opStats{writes.stats(elapsed), reads.stats(elapsed)}
 	s.Safe = snapshotSafe(h)
 	s.Pools = poolsOf(h)
+	s.Mem = measureMem("")
 	return h.Close()
 }
 
@@ -301,6 +307,7 @@ func (b *bench) starve(ctx context.Context, cfg, path string, s *sample) error {
 	s.Ops = []opStats{writes.stats(elapsed), reads.stats(elapsed)}
 	s.Safe = snapshotSafe(h)
 	s.Pools = poolsOf(h)
+	s.Mem = measureMem("")
 	return h.Close()
 }
 
@@ -340,6 +347,7 @@ const overheadRounds = 20
 type overheadDB struct {
 	cfg, path string
 	h         *handle
+	sel, ins  *sql.Stmt // the prepared select and insert
 	wal       *walSampler
 	s         sample
 	next      int // the next key index of the current phase
@@ -354,6 +362,11 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 		for _, d := range dbs {
 			if d.wal != nil {
 				d.wal.end()
+			}
+			for _, st := range []*sql.Stmt{d.sel, d.ins} {
+				if st != nil {
+					err = errors.Join(err, st.Close())
+				}
 			}
 			err = errors.Join(err, d.h.Close())
 			b.removeDB(d.path)
@@ -374,11 +387,18 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 		}); err != nil {
 			return nil, fmt.Errorf("%s: %w", cfg, err)
 		}
+		d := dbs[len(dbs)-1]
+		if d.sel, err = h.r.PrepareContext(ctx, "SELECT v FROM kv WHERE k = ?"); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg, err)
+		}
+		if d.ins, err = h.w.PrepareContext(ctx, "INSERT INTO kv(v) VALUES (?)"); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg, err)
+		}
 	}
 
 	n, rounds := b.opts.ops, min(overheadRounds, b.opts.ops)
 	var done atomic.Int64
-	total := float64(len(dbs) * 2 * (n + overheadWarmup))
+	total := float64(len(dbs) * 4 * (n + overheadWarmup))
 	for i, d := range dbs {
 		var progress func() float64
 		if i == 0 {
@@ -399,11 +419,21 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 			_, err := d.h.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value")
 			return err
 		}},
+		{"select-stmt", func(d *overheadDB) error {
+			d.next++
+			return d.sel.QueryRowContext(ctx, d.next%b.opts.rows+1).Scan(&v)
+		}},
+		{"insert-stmt", func(d *overheadDB) error {
+			_, err := d.ins.ExecContext(ctx, "value")
+			return err
+		}},
 	}
+	allocs := newAllocCounter()
 	for _, ph := range phases {
 		ops := make([]*opCounter, len(dbs))
 		roundNs := make([][]float64, len(dbs))
 		elapsed := make([]time.Duration, len(dbs))
+		allocated := make([]uint64, len(dbs))
 		for i, d := range dbs {
 			ops[i] = newOp(ph.name)
 			d.next = 0
@@ -422,6 +452,7 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 			for j := range dbs {
 				i := (r + j) % len(dbs) // who goes first rotates
 				d, op := dbs[i], ops[i]
+				a0 := allocs.read()
 				t := time.Now()
 				for range per {
 					t0 := time.Now()
@@ -433,6 +464,7 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 					}
 				}
 				dt := time.Since(t)
+				allocated[i] += allocs.read() - a0
 				done.Add(int64(per))
 				elapsed[i] += dt
 				roundNs[i] = append(roundNs[i], float64(dt.Nanoseconds())/float64(per))
@@ -442,16 +474,157 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 			st := ops[i].stats(elapsed[i])
 			st.NsPerOp = spreadOf(roundNs[i]).Median
 			st.OpsPerSec = 1e9 / st.NsPerOp
+			st.AllocsPerOp = float64(allocated[i]) / float64(n)
 			d.s.Ops = append(d.s.Ops, st)
 			d.s.Elapsed += elapsed[i].Seconds()
 		}
 	}
+	// Every configuration is open in this one process: the memory is
+	// theirs together, the same for each.
+	mem := measureMem("together")
 	for _, d := range dbs {
 		d.s.WAL = d.wal.end()
 		d.wal = nil
 		d.s.Safe = snapshotSafe(d.h)
 		d.s.Pools = poolsOf(d.h)
+		d.s.Mem = mem
 		out = append(out, d.s)
 	}
 	return out, nil
+}
+
+// The stmtcache workload's shape: stmtCacheConns connections held at once,
+// each running the same stmtCacheStatements distinct statements
+// stmtCacheLoops times.
+const (
+	stmtCacheConns      = 100
+	stmtCacheStatements = 20
+	stmtCacheLoops      = 5
+)
+
+// stmtCacheResult is what holding stmtCacheConns connections that have
+// each run stmtCacheStatements statements costs in memory.
+type stmtCacheResult struct {
+	Conns      int   `json:"conns"`
+	Statements int   `json:"statements"`
+	RSS        bool  `json:"rss"`                // the RSS fields were read (Linux)
+	RSSBase    int64 `json:"rss_base_bytes"`     // one connection open, before
+	RSSHeld    int64 `json:"rss_held_bytes"`     // every connection held, after
+	PerConn    int64 `json:"rss_per_conn_bytes"` // (RSSHeld - RSSBase) / Conns
+	HeapBase   int64 `json:"heap_base_bytes"`
+	HeapHeld   int64 `json:"heap_held_bytes"`
+}
+
+// stmtCacheSQL returns the workload's distinct statements: reads and
+// writes of the kind a service repeats.
+func stmtCacheSQL() []string {
+	var q []string
+	for i := range stmtCacheStatements {
+		switch i % 4 {
+		case 0, 1:
+			q = append(q, fmt.Sprintf("SELECT k, v, %d AS q FROM kv WHERE k = ?", i))
+		case 2:
+			q = append(q, fmt.Sprintf("SELECT count(*) + %d FROM kv WHERE k BETWEEN ? AND ? + 10", i))
+		case 3:
+			q = append(q, fmt.Sprintf("UPDATE kv SET v = v WHERE k = ? AND %d >= 0", i))
+		}
+	}
+	return q
+}
+
+// stmtCache holds stmtCacheConns connections (SetMaxOpenConns) and runs
+// the same statements on each; the RSS it adds, per connection, with the
+// statement cache (sqlite3-safe) and without (sqlite3-safe-nocache), is
+// what the cache costs. Op: statement.
+func (b *bench) stmtCache(ctx context.Context, cfg, path string, s *sample) error {
+	h, err := openConfig(ctx, cfg, path, 0)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	db := h.w
+	db.SetMaxOpenConns(stmtCacheConns)
+	db.SetMaxIdleConns(stmtCacheConns)
+	if err := seedKV(ctx, db, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)", min(b.opts.rows, 1000), func(_ *rand.Rand, k int) any {
+		return fmt.Sprintf("value-%05d", k)
+	}); err != nil {
+		return err
+	}
+	res := &stmtCacheResult{Conns: stmtCacheConns, Statements: stmtCacheStatements}
+	runtime.GC()
+	res.RSSBase, _, res.RSS = readRSS()
+	res.HeapBase = heapInuse()
+
+	op := newOp("statement")
+	queries := stmtCacheSQL()
+	conns := make([]*sql.Conn, 0, stmtCacheConns)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	total := float64(stmtCacheConns * stmtCacheStatements * stmtCacheLoops)
+	wal := startWAL(path, b.progress, func() float64 { return float64(op.attempts()) / total })
+	start := time.Now()
+	for range stmtCacheConns {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			wal.end()
+			return fmt.Errorf("holding %d connections: %w", stmtCacheConns, err)
+		}
+		conns = append(conns, c)
+	}
+	var n int64
+	for loop := range stmtCacheLoops {
+		for ci, c := range conns {
+			for qi, q := range queries {
+				key := 1 + (ci*stmtCacheStatements+qi+loop)%min(b.opts.rows, 1000)
+				t0 := time.Now()
+				var err error
+				switch qi % 4 {
+				case 0, 1:
+					var (
+						k       int64
+						v       string
+						ignored int64
+					)
+					err = c.QueryRowContext(ctx, q, key).Scan(&k, &v, &ignored)
+				case 2:
+					err = c.QueryRowContext(ctx, q, key, key).Scan(&n)
+				case 3:
+					_, err = c.ExecContext(ctx, q, key)
+				}
+				if err != nil {
+					op.fail(err)
+					continue
+				}
+				record(op.hist, time.Since(t0))
+				op.ok.Add(1)
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	runtime.GC()
+	var held int64
+	held, _, _ = readRSS()
+	res.RSSHeld = held
+	res.HeapHeld = heapInuse()
+	if res.RSS {
+		res.PerConn = (res.RSSHeld - res.RSSBase) / stmtCacheConns
+	}
+	s.WAL = wal.end()
+	s.Elapsed = elapsed.Seconds()
+	s.Ops = []opStats{op.stats(elapsed)}
+	s.Mem = measureMem("")
+	s.StmtCache = res
+	for _, c := range conns {
+		if err := c.Close(); err != nil {
+			return err
+		}
+	}
+	conns = nil
+	// Stats needs a connection: only now is one free.
+	s.Safe = snapshotSafe(h)
+	s.Pools = poolsOf(h)
+	return h.Close()
 }
