@@ -35,7 +35,7 @@ type conn struct {
 	lockTimeout time.Duration // immutable
 	maxWaiters  int           // immutable: fail at once when this many wait for the lock; 0 = no bound
 	wal         bool          // immutable: the journal is WAL (checkpoints)
-	lockReads   bool          // immutable: readers take the shared side (non-WAL or shared cache, SPEC §3.8)
+	lockReads   bool          // immutable: readers take the shared side (non-WAL or shared cache: SQLite would report SQLITE_LOCKED)
 	queryOnly   bool          // immutable: the DSN set _query_only, so read-only transactions leave it alone
 	debug       bool          // immutable: record the lock holder (holder.go)
 	logger      *slog.Logger  // immutable; nil logs nothing
@@ -84,7 +84,8 @@ type sqliteConn interface {
 // readonlyStmt is go-sqlite3's *SQLiteStmt's sqlite3_stmt_readonly.
 type readonlyStmt interface{ Readonly() bool }
 
-// setupConn applies SPEC §2 to a freshly opened go-sqlite3 connection and
+// setupConn sets a freshly opened go-sqlite3 connection up (WAL, read back;
+// journal_size_limit; no autocheckpoint while the checkpointer runs) and
 // returns the journal mode it runs in.
 func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err error) {
 	var mode string

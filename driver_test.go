@@ -753,7 +753,7 @@ func TestDebugNamesLockHolder(t *testing.T) {
 
 // TestManualTransactionsAreImmediate: a SAVEPOINT that opens a
 // transaction, a prepared BEGIN and a BEGIN run through Query all hold
-// SQLite's write lock from the start (SPEC §3.5), like BEGIN through Exec.
+// SQLite's write lock from the start, like BEGIN through Exec.
 func TestManualTransactionsAreImmediate(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, ""))

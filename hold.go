@@ -21,7 +21,7 @@ import (
 
 // hold takes a hold of mode for one holder, waiting for the file's lock if
 // the connection does not already hold it in a mode that covers mode. It
-// honours ctx and the lock timeout (SPEC §3.7). what names the holder for
+// honours ctx and the lock timeout. what names the holder for
 // _safe_debug.
 func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 	switch {

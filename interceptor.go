@@ -249,7 +249,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 
 // lockFor takes what a statement of class cl needs outside a transaction:
 // the exclusive side for a write, the shared side for a read in non-WAL
-// mode, nothing for a read in WAL mode (SPEC §3.3).
+// mode, nothing for a read in WAL mode (readers never wait for writers there).
 func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lockMode, error) {
 	c := i.c
 	write := cl.write

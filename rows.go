@@ -10,7 +10,7 @@ import (
 // lockedRows are the rows of a query that holds a lock: a write (INSERT …
 // RETURNING, a CTE that writes) holds the exclusive side, a read in non-WAL
 // mode the shared side. The lock goes back at EOF or Close, whichever comes
-// first (SPEC §3.6): Next and Close see to it, whoever calls them. sqlmw
+// first: Next and Close see to it, whoever calls them. sqlmw
 // asks the optional column-type methods of lockedRows itself, so it
 // forwards every one go-sqlite3's rows have.
 type lockedRows struct {
