@@ -2,7 +2,8 @@ package sqlite3safe
 
 import "strings"
 
-// class is what the interceptor must do around a statement : which lock it needs, and what it may not do.
+// class is what the interceptor must do around a statement: which lock it
+// needs, and what it may not do.
 // It is computed from the SQL text alone; where the text cannot tell
 // (class.ask), SQLite's own answer, sqlite3_stmt_readonly, decides.
 type class struct {
