@@ -151,7 +151,6 @@ type walLoad struct {
 	writes      int64         // rows written
 	maxWrite    time.Duration // longest single write
 	afterEnd    time.Duration // long3s: from the read's end until the WAL was under its limit (-1: never)
-	walByTime   []int64
 	stats       sqlite3safe.FileStats
 	logs        string
 	statsErrors error
