@@ -264,7 +264,7 @@ func (cp *checkpointer) tick(ctx context.Context) {
 		cp.f.releaseBrake()
 	case braked || inUse >= cp.policy.walLimit/2:
 		if cp.mayEscalate(now) {
-			err = cp.escalate(ctx)
+			err = cp.escalate(ctx, idx, idxOK)
 		}
 		cp.f.releaseBrake() // writers go on, whatever the outcome
 	case fileBytes == 0:
@@ -390,9 +390,10 @@ func (cp *checkpointer) unlockWrite() {
 
 // escalate runs a TRUNCATE checkpoint with writers stopped, waiting at
 // most policy.hold for older readers to finish.
-func (cp *checkpointer) escalate(ctx context.Context) error {
+// idx is the tick's sample of the WAL (ok: it could be read).
+func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) error {
 	st := &cp.f.stats
-	if idx, ok := cp.readIndex(); !ok || int64(idx.pending()) > cp.policy.pages {
+	if !ok || int64(idx.pending()) > cp.policy.pages {
 		// Copy the bulk first, with writers running, so that the part
 		// done with writers held is short (after a pin ended, the WAL may
 		// be large).

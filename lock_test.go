@@ -35,14 +35,12 @@ func waitQueued(t *testing.T, l *rwLock, n int) {
 	}
 }
 
-func TestRWLockFIFO(t *testing.T) {
-	var l rwLock
-	ctx := context.Background()
-	_, err := l.acquire(ctx, lockExclusive, long)
-	require.NoError(t, err)
-
-	// Queue writers and readers in a known order, then release.
-	order := []lockMode{lockExclusive, lockShared, lockShared, lockExclusive, lockShared}
+// queueInOrder queues one goroutine per mode, in that order, each holding
+// what it gets for hold; once all wait, and the first has waited past the
+// barging bound, it calls release (which must give back the lock the test
+// holds) and returns the order in which the requests were granted.
+func queueInOrder(t *testing.T, l *rwLock, order []lockMode, hold time.Duration, release func()) []int {
+	t.Helper()
 	var (
 		mu      sync.Mutex
 		granted []int
@@ -52,18 +50,32 @@ func TestRWLockFIFO(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := l.acquire(ctx, mode, long)
+			_, err := l.acquire(context.Background(), mode, long)
 			assert.NoError(t, err)
 			mu.Lock()
 			granted = append(granted, i)
 			mu.Unlock()
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(hold)
 			l.release(mode)
 		}()
-		waitQueued(t, &l, i+1)
+		waitQueued(t, l, i+1)
 	}
-	l.release(lockExclusive)
+	time.Sleep(3 * starveAfter) // past the bound: no more barging
+	release()
 	wg.Wait()
+	return granted
+}
+
+func TestRWLockFIFO(t *testing.T) {
+	var l rwLock
+	ctx := context.Background()
+	_, err := l.acquire(ctx, lockExclusive, long)
+	require.NoError(t, err)
+
+	// Queue writers and readers in a known order, then release.
+	granted := queueInOrder(t, &l, []lockMode{lockExclusive, lockShared, lockShared, lockExclusive, lockShared}, 5*time.Millisecond, func() {
+		l.release(lockExclusive)
+	})
 	// Writer 0 first, alone; readers 1 and 2 together (either order);
 	// writer 3 after both; reader 4 last.
 	require.Len(t, granted, 5)
@@ -146,32 +158,12 @@ func TestRWLockQueuedWritersKeepTheirTurn(t *testing.T) {
 	ctx := context.Background()
 	_, err := l.acquire(ctx, lockExclusive, long)
 	require.NoError(t, err)
-	order := []lockMode{lockExclusive, lockShared, lockExclusive, lockExclusive}
-	var (
-		mu      sync.Mutex
-		granted []int
-		wg      sync.WaitGroup
-	)
-	for i, mode := range order {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := l.acquire(ctx, mode, long)
-			assert.NoError(t, err)
-			mu.Lock()
-			granted = append(granted, i)
-			mu.Unlock()
-			time.Sleep(2 * time.Millisecond)
-			l.release(mode)
-		}()
-		waitQueued(t, &l, i+1)
-	}
-	time.Sleep(3 * starveAfter) // past the bound: no more barging
-	// Nothing may jump the queue while a writer holds or waits first.
-	assert.False(t, l.tryAcquire(lockShared))
-	assert.False(t, l.tryAcquire(lockExclusive))
-	l.release(lockExclusive)
-	wg.Wait()
+	granted := queueInOrder(t, &l, []lockMode{lockExclusive, lockShared, lockExclusive, lockExclusive}, 2*time.Millisecond, func() {
+		// Nothing may jump the queue while a writer holds or waits first.
+		assert.False(t, l.tryAcquire(lockShared))
+		assert.False(t, l.tryAcquire(lockExclusive))
+		l.release(lockExclusive)
+	})
 	assert.Equal(t, []int{0, 1, 2, 3}, granted)
 }
 
