@@ -113,31 +113,14 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 			// one per connection, as go-sqlite3 has it, is the same.
 			break
 		}
-		// In a DSN that is not a file: URI, go-sqlite3 never lets SQLite
-		// see SQLite's URI parameters; now that it is one, they must go.
-		isURI := strings.HasPrefix(info.path, "file:")
-		params := []string{"mode=memory", "cache=shared"}
-		for _, p := range info.params {
-			k, _, _ := strings.Cut(p, "=")
-			if k == "mode" || k == "cache" || (!isURI && sqliteURIParams[k]) {
-				continue
-			}
-			params = append(params, p)
-		}
-		c.dsn = "file:" + name + "?" + strings.Join(params, "&")
+		c.dsn = "file:" + name + "?" + strings.Join(info.memoryParams(), "&")
 	case memNamedShared:
 		c.memKey = "memory:" + strings.TrimPrefix(info.path, "file:")
-		if strings.Contains(c.dsn, "vfs=memdb") {
+		if info.vfs == "memdb" {
 			c.memKey = "memdb:" + strings.TrimPrefix(info.path, "file:")
 		}
 	}
 	return c, nil
-}
-
-// sqliteURIParams are the query parameters SQLite itself reads in a file:
-// URI, but vfs, which go-sqlite3 hands to SQLite whatever the name.
-var sqliteURIParams = map[string]bool{
-	"mode": true, "cache": true, "immutable": true, "nolock": true, "psow": true, "modeof": true,
 }
 
 func (d *dsnInfo) passthrough() bool { return d.cfg.passthrough }

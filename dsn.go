@@ -24,9 +24,10 @@ type dsnInfo struct {
 	params      []string // the raw "k=v" segments go-sqlite3 gets, in order
 	cfg         config
 	memory      memoryKind
-	readOnly    bool // a file: URI's mode=ro or immutable=1: the file may not be WAL and cannot become it
-	queryOnly   bool // _query_only is on for every connection
-	sharedCache bool // a file: URI's cache=shared on a file: readers take the shared side of the lock
+	readOnly    bool   // a file: URI's mode=ro or immutable=1: the file may not be WAL and cannot become it
+	queryOnly   bool   // _query_only is on for every connection
+	sharedCache bool   // a file: URI's cache=shared on a file: readers take the shared side of the lock
+	vfs         string // the VFS SQLite opens the name with: a file: URI's vfs= over go-sqlite3's; "" for the default
 }
 
 // sqliteDSN reassembles the DSN for go-sqlite3, without _safe_* parameters.
@@ -165,10 +166,11 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 				"(never more access than an earlier mode), and cache=shared or private", uri.invalid)
 		}
 		name = uri.name
-		if uri.vfs != "" {
+		if uri.vfsSet {
 			vfs = uri.vfs
 		}
 	}
+	d.vfs = vfs
 	d.readOnly = uri.mode == "ro" || uri.immutable
 	switch {
 	case name == "" || name == ":memory:":
@@ -211,6 +213,7 @@ type sqliteURI struct {
 	mode      string // the last mode=, as given (SQLite compares exactly)
 	cache     string // the last cache=
 	vfs       string // the last vfs=
+	vfsSet    bool   // a vfs= was given, if empty (SQLite then knows no such VFS)
 	immutable bool   // the first immutable=, as sqlite3_uri_boolean reads it
 	invalid   string // a mode= or cache= value SQLite refuses, as "mode=x"; "" if none
 }
@@ -260,7 +263,7 @@ func parseSQLiteURI(s string) sqliteURI {
 				u.invalid = "cache=" + val
 			}
 		case "vfs":
-			u.vfs = val
+			u.vfs, u.vfsSet = val, true
 		case "immutable":
 			if !immutableSeen {
 				immutableSeen = true
@@ -398,4 +401,55 @@ func parseBool(s string) (value, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// memoryParams are the query parameters of the file: URI a private
+// in-memory database is opened under (mode=memory&cache=shared, so that
+// the connector's connections share it), keeping the meaning the DSN's
+// own parameters had. In a file: URI SQLite read them: they stay as
+// written, but for its mode and cache, which the URI replaces. In any
+// other DSN SQLite never saw them, so only those go-sqlite3 reads (named
+// "_…", or with an empty name) stay, and go-sqlite3's vfs, which it handed SQLite, is given once, as it
+// read it; an empty vfs, which go-sqlite3 ignores, is dropped.
+func (d *dsnInfo) memoryParams() []string {
+	params := []string{"mode=memory", "cache=shared"}
+	isURI := strings.HasPrefix(d.path, "file:")
+	for _, seg := range d.params {
+		rawKey, _, _ := strings.Cut(seg, "=")
+		if isURI {
+			if k := sqliteUnescape(rawKey); k == "mode" || k == "cache" {
+				continue
+			}
+			params = append(params, seg)
+			continue
+		}
+		// parseDSN has unescaped every key already; it cannot fail here.
+		// The empty key too: go-sqlite3 looks it up for a parameter none of
+		// whose names is given.
+		if k, err := url.QueryUnescape(rawKey); err == nil && (k == "" || strings.HasPrefix(k, "_")) {
+			params = append(params, seg)
+		}
+	}
+	if !isURI && d.vfs != "" {
+		params = append(params, "vfs="+percentEscape(d.vfs))
+	}
+	return params
+}
+
+// percentEscape escapes every byte but the unreserved ones as %XX, which
+// url.ParseQuery (go-sqlite3) and SQLite's URI parser decode alike.
+func percentEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }

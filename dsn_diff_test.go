@@ -37,6 +37,11 @@ var dsnCases = []string{
 	"_auto_vacuum=incremental", "_vacuum=9", "_stmt_cache_size=4", "_stmt_cache_size=-1", "=", "=x", "=1",
 	"a;b=1", "_fk=%zz", "x=%41", "mode=memory#", "mode=memory#&cache=shared", "_fk=1#x", "%6Dode=memory", "mode=%6Demory", "immutable=1&immutable=0",
 	"mode=ro&mode=rwc", "cache=shared&_busy_timeout=", "mode=memory&_journal_mode=",
+	// Keys and values as each parser decodes them: go-sqlite3's url
+	// unescaping, SQLite's (where %00 ends a key), an empty vfs.
+	"vfs=", "0&vfs=", "vfs=&vfs=unix-none", "vfs=unix-none&vfs=", "vfs=unix%2Dnone", "vfs=unix+none",
+	"%76fs=nosuchvfs", "v%66s=", "%63ache=private", "%6Dode=ro", "mode%00x=ro", "%63ache%00=private",
+	"_fk=1&%6dode=rw", "immutable%00=1", "_fk=1#&%63ache=private", "=00", "=00&_loc=auto",
 }
 
 // dsnParamPool is what the fuzz target draws extra parameters from.
