@@ -43,6 +43,7 @@ type conn struct {
 	brakeLimit  int64         // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
 	trackReads  bool          // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
+	waits       busyWait      // makes waits for other processes end with the context (busywait_cgo.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
 	held      lockMode        // what this connection holds of file.lock (hold.go)
@@ -218,6 +219,7 @@ func (c *conn) Close() error {
 	if !c.sc.AutoCommit() {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
+	c.waits.close()
 	err := c.sc.Close()
 	c.releaseAll()
 	c.tx = txNone
@@ -243,3 +245,23 @@ func (c *conn) sampleWAL() {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// armWait makes the wait of a statement that took the write lock for
+// SQLite's write lock, which another process may hold, end with ctx; the
+// caller passes the result to c.waits.disarm once the statement has its
+// first result. In-memory databases have no other process.
+func (c *conn) armWait(ctx context.Context, took bool) (armed bool) {
+	if !took || !c.wal || c.held != lockExclusive {
+		return false
+	}
+	return c.waits.arm(ctx)
+}
+
+// waitError returns the context's error for a statement that SQLite's
+// busy handler gave up on because its context ended, and err otherwise.
+func waitError(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && isBusy(err) {
+		return ctx.Err()
+	}
+	return err
+}

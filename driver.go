@@ -208,6 +208,7 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 		logger:      c.info.cfg.logger,
 		slowWait:    c.info.cfg.slowWait,
 	}
+	cn.waits.init(sc)
 	if start != nil {
 		cn.brakeLimit = c.info.cfg.walLimit
 		cn.trackReads = true

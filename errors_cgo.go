@@ -2,9 +2,19 @@
 
 package sqlite3safe
 
-import "github.com/mattn/go-sqlite3"
+import (
+	"errors"
+
+	"github.com/mattn/go-sqlite3"
+)
 
 // errBusy is the go-sqlite3 error a lock timeout also is.
 func errBusy() error {
 	return sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrNoExtended(sqlite3.ErrBusy)}
+}
+
+// isBusy reports SQLite's SQLITE_BUSY (with any extended code).
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrBusy
 }

@@ -72,6 +72,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	var res driver.Result
+	armed := c.armWait(ctx, took)
 	switch {
 	case onConn && cl.txControl && !cl.plainBegin && canSplit:
 		res, err = c.execEach(ctx, query, args)
@@ -80,8 +81,9 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	default:
 		res, err = run(query)
 	}
+	c.waits.disarm(armed)
 	c.settle(took)
-	return res, err
+	return res, waitError(ctx, err)
 }
 
 // ConnQueryContext runs db.Query when the statement may need a lock (the
@@ -115,6 +117,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 		return nil, err
 	}
 	var rows driver.Rows
+	armed := c.armWait(ctx, took)
 	switch {
 	case onConn && cl.txControl && !cl.plainBegin && canSplit:
 		rows, err = c.queryEach(ctx, query, args)
@@ -123,9 +126,10 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	default:
 		rows, err = run(query)
 	}
+	c.waits.disarm(armed)
 	if err != nil || rows == nil {
 		c.settle(took)
-		return rows, err
+		return rows, waitError(ctx, err)
 	}
 	if !took && c.tx != txManual {
 		if c.trackReads && c.tx == txNone {
@@ -239,9 +243,12 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	if err := c.hold(ctx, lockExclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
-	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+	armed := c.armWait(ctx, true)
+	_, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil)
+	c.waits.disarm(armed)
+	if err != nil {
 		c.unhold()
-		return ctx, nil, err
+		return ctx, nil, waitError(ctx, err)
 	}
 	c.tx = txWrite
 	return ctx, &tx{c: c, held: true}, nil

@@ -44,6 +44,8 @@ func runChild(role string) int {
 		return runDiskFullChild()
 	case "truncate-update":
 		return runTruncateUpdateChild()
+	case "hold":
+		return runHoldChild()
 	}
 	if role != "append" {
 		fmt.Fprintln(os.Stderr, "unknown child role", role)
