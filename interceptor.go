@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/ngrok/sqlmw"
+	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
 // interceptor is the sqlmw.Interceptor of one connection: every connection
@@ -73,9 +74,9 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	}
 	var res driver.Result
 	switch {
-	case onConn && cl.txControl && !cl.plainBegin && canSplit:
+	case onConn && cl.TxControl && !cl.PlainBegin && canSplit:
 		res, err = c.execEach(ctx, query, args)
-	case cl.txControl:
+	case cl.TxControl:
 		res, err = runOne(ctx, c, query, onConn, run)
 	default:
 		res, err = run(query)
@@ -116,9 +117,9 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	}
 	var rows driver.Rows
 	switch {
-	case onConn && cl.txControl && !cl.plainBegin && canSplit:
+	case onConn && cl.TxControl && !cl.PlainBegin && canSplit:
 		rows, err = c.queryEach(ctx, query, args)
-	case cl.txControl:
+	case cl.TxControl:
 		rows, err = runOne(ctx, c, query, onConn, run)
 	default:
 		rows, err = run(query)
@@ -143,9 +144,9 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 // it runs, for exec and query alike: classify it, refuse what may not run
 // (inside a manual transaction as outside), and outside a transaction take
 // its hold (took). On error it holds nothing.
-func (i *interceptor) start(ctx context.Context, query string) (cl class, took bool, err error) {
+func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Class, took bool, err error) {
 	c := i.c
-	cl = classify(query)
+	cl = sqlclass.Classify(query)
 	if err := c.refuse(cl); err != nil {
 		return cl, false, err
 	}
@@ -165,7 +166,7 @@ func (i *interceptor) start(ctx context.Context, query string) (cl class, took b
 // its executions.
 func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.ConnPrepareContext, query string) (context.Context, driver.Stmt, error) {
 	c := i.c
-	cl := classify(query)
+	cl := sqlclass.Classify(query)
 	if err := c.refuse(cl); err != nil {
 		return ctx, nil, err
 	}
@@ -179,7 +180,7 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 	if err != nil {
 		return ctx, nil, err
 	}
-	if ss, ok := stmt.(readonlyStmt); ok && cl.ask {
+	if ss, ok := stmt.(readonlyStmt); ok && cl.Ask {
 		c.remember(query, !ss.Readonly())
 	}
 	return ctx, stmt, nil
@@ -250,10 +251,10 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 // lockFor takes what a statement of class cl needs outside a transaction:
 // the exclusive side for a write, the shared side for a read in non-WAL
 // mode, nothing for a read in WAL mode (readers never wait for writers there).
-func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lockMode, error) {
+func (i *interceptor) lockFor(ctx context.Context, cl sqlclass.Class, query string) (lockMode, error) {
 	c := i.c
-	write := cl.write
-	if cl.ask {
+	write := cl.Write
+	if cl.Ask {
 		var err error
 		if write, err = i.askSQLite(ctx, query); err != nil {
 			return lockNone, err
@@ -269,7 +270,7 @@ func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lock
 		return lockNone, nil
 	}
 	what := "statement"
-	if cl.txControl {
+	if cl.TxControl {
 		what = "manual transaction begun"
 	}
 	if err := c.hold(ctx, mode, what); err != nil {
@@ -328,9 +329,9 @@ func (c *conn) settle(took bool) {
 }
 
 // refuse returns the error for a statement that may not run here.
-func (c *conn) refuse(cl class) error {
-	if cl.forbidden != "" && c.wal {
-		return fmt.Errorf("sqlite3-safe: refused: %s; open the database with _safe=off to manage it yourself", cl.forbidden)
+func (c *conn) refuse(cl sqlclass.Class) error {
+	if cl.Forbidden != "" && c.wal {
+		return fmt.Errorf("sqlite3-safe: refused: %s; open the database with _safe=off to manage it yourself", cl.Forbidden)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
 // Manual transactions (BEGIN, SAVEPOINT, COMMIT, RELEASE, ROLLBACK run as
@@ -61,7 +63,7 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 // (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
 // SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
 func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
-	if rewrite && c.held == lockExclusive && classify(text).plainBegin {
+	if rewrite && c.held == lockExclusive && sqlclass.Classify(text).PlainBegin {
 		res, err := run("BEGIN IMMEDIATE")
 		if !isReadOnly(err) {
 			return res, err

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package sqlite3safe
+package sqlclass
 
 import (
 	"context"
@@ -16,19 +16,19 @@ import (
 
 // Expected classes, named for the table below.
 var (
-	clsRead   = class{}                                               // no lock in WAL mode
-	clsWrite  = class{write: true}                                    // write lock
-	clsAsk    = class{ask: true}                                      // ask sqlite3_stmt_readonly
-	clsTx     = class{txControl: true}                                // COMMIT, ROLLBACK, RELEASE, END
-	clsWTx    = class{write: true, txControl: true}                   // opens a transaction
-	clsPBegin = class{write: true, txControl: true, plainBegin: true} // BEGIN [DEFERRED] [TRANSACTION]
+	clsRead   = Class{}                                               // no lock in WAL mode
+	clsWrite  = Class{Write: true}                                    // write lock
+	clsAsk    = Class{Ask: true}                                      // ask sqlite3_stmt_readonly
+	clsTx     = Class{TxControl: true}                                // COMMIT, ROLLBACK, RELEASE, END
+	clsWTx    = Class{Write: true, TxControl: true}                   // opens a transaction
+	clsPBegin = Class{Write: true, TxControl: true, PlainBegin: true} // BEGIN [DEFERRED] [TRANSACTION]
 )
 
 // classifyCases is shared by TestClassify, TestClassifyAgreesWithSQLite and
 // the seeds of FuzzClassify. Table and index names refer to classifySchema.
 var classifyCases = []struct {
 	query string
-	want  class
+	want  Class
 }{
 	// Whitespace, comments and case.
 	{"SELECT 1", clsRead},
@@ -235,11 +235,11 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range classifyCases {
 		t.Run(tc.query, func(t *testing.T) {
-			got := classify(tc.query)
+			got := Classify(tc.query)
 			// Savepoint names and refusals have their own test below.
-			got.sp, got.spName, got.forbidden = spNone, "", ""
+			got.SP, got.SPName, got.Forbidden = NotSavepoint, "", ""
 			if got != tc.want {
-				t.Errorf("classify(%q)\n got %+v\nwant %+v", tc.query, got, tc.want)
+				t.Errorf("Classify(%q)\n got %+v\nwant %+v", tc.query, got, tc.want)
 			}
 		})
 	}
@@ -248,32 +248,32 @@ func TestClassify(t *testing.T) {
 func TestClassifySavepointsAndRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		query     string
-		sp        spOp
+		sp        SavepointOp
 		name      string
 		forbidden bool
 	}{
-		{"SAVEPOINT a", spSavepoint, "a", false},
-		{"savepoint \"Mixed Name\"", spSavepoint, "Mixed Name", false},
-		{"RELEASE a", spRelease, "a", false},
-		{"RELEASE SAVEPOINT [b]", spRelease, "b", false},
-		{"ROLLBACK TO a", spRollbackTo, "a", false},
-		{"ROLLBACK TRANSACTION TO SAVEPOINT a;", spRollbackTo, "a", false},
-		{"ROLLBACK", spNone, "", false},
-		{"SAVEPOINT a; INSERT INTO t VALUES (1)", spNone, "", false}, // not a single statement
-		{"PRAGMA journal_mode=DELETE", spNone, "", true},
-		{"PRAGMA main.journal_mode = 'truncate'", spNone, "", true},
-		{"pragma journal_mode(memory)", spNone, "", true},
-		{"PRAGMA journal_mode=WAL", spNone, "", false},
-		{"PRAGMA journal_mode", spNone, "", false},
-		{"PRAGMA locking_mode=EXCLUSIVE", spNone, "", true},
-		{"PRAGMA locking_mode=normal", spNone, "", false},
-		{"SELECT 1; PRAGMA journal_mode=OFF", spNone, "", true},
+		{"SAVEPOINT a", Savepoint, "a", false},
+		{"savepoint \"Mixed Name\"", Savepoint, "Mixed Name", false},
+		{"RELEASE a", Release, "a", false},
+		{"RELEASE SAVEPOINT [b]", Release, "b", false},
+		{"ROLLBACK TO a", RollbackTo, "a", false},
+		{"ROLLBACK TRANSACTION TO SAVEPOINT a;", RollbackTo, "a", false},
+		{"ROLLBACK", NotSavepoint, "", false},
+		{"SAVEPOINT a; INSERT INTO t VALUES (1)", NotSavepoint, "", false}, // not a single statement
+		{"PRAGMA journal_mode=DELETE", NotSavepoint, "", true},
+		{"PRAGMA main.journal_mode = 'truncate'", NotSavepoint, "", true},
+		{"pragma journal_mode(memory)", NotSavepoint, "", true},
+		{"PRAGMA journal_mode=WAL", NotSavepoint, "", false},
+		{"PRAGMA journal_mode", NotSavepoint, "", false},
+		{"PRAGMA locking_mode=EXCLUSIVE", NotSavepoint, "", true},
+		{"PRAGMA locking_mode=normal", NotSavepoint, "", false},
+		{"SELECT 1; PRAGMA journal_mode=OFF", NotSavepoint, "", true},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			got := classify(tc.query)
-			if got.sp != tc.sp || got.spName != tc.name || (got.forbidden != "") != tc.forbidden {
-				t.Errorf("classify(%q): sp %d %q forbidden %q; want sp %d %q forbidden %v",
-					tc.query, got.sp, got.spName, got.forbidden, tc.sp, tc.name, tc.forbidden)
+			got := Classify(tc.query)
+			if got.SP != tc.sp || got.SPName != tc.name || (got.Forbidden != "") != tc.forbidden {
+				t.Errorf("Classify(%q): sp %d %q forbidden %q; want sp %d %q forbidden %v",
+					tc.query, got.SP, got.SPName, got.Forbidden, tc.sp, tc.name, tc.forbidden)
 			}
 		})
 	}
@@ -357,7 +357,7 @@ func classifyReadonlyExempt(query string) bool {
 	return false
 }
 
-func classifyIsRead(c class) bool { return !c.write && !c.ask && !c.txControl }
+func classifyIsRead(c Class) bool { return !c.Write && !c.Ask && !c.TxControl }
 
 func TestClassifyAgreesWithSQLite(t *testing.T) {
 	path := classifyOpenDB(t, t.TempDir())
@@ -378,7 +378,7 @@ func TestClassifyAgreesWithSQLite(t *testing.T) {
 		case classifyReadonlyExempt(query):
 			t.Logf("exempt: sqlite3_stmt_readonly says %v", ro)
 		case !ro:
-			t.Errorf("classify(%q) says read, sqlite3_stmt_readonly says not read-only", query)
+			t.Errorf("Classify(%q) says read, sqlite3_stmt_readonly says not read-only", query)
 		}
 		return true
 	}
@@ -389,7 +389,7 @@ func TestClassifyAgreesWithSQLite(t *testing.T) {
 			continue
 		}
 		t.Run(tc.query, func(t *testing.T) {
-			if !classifyIsRead(classify(tc.query)) {
+			if !classifyIsRead(Classify(tc.query)) {
 				t.Skip("TestClassify reports this one")
 			}
 			if check(t, tc.query) {
@@ -405,8 +405,8 @@ func TestClassifyAgreesWithSQLite(t *testing.T) {
 	for name := range pragmaReadNoArg {
 		q := "PRAGMA " + name
 		t.Run(q, func(t *testing.T) {
-			if !classifyIsRead(classify(q)) {
-				t.Fatalf("classify(%q) = %+v, want a read", q, classify(q))
+			if !classifyIsRead(Classify(q)) {
+				t.Fatalf("Classify(%q) = %+v, want a read", q, Classify(q))
 			}
 			check(t, q)
 		})
@@ -418,8 +418,8 @@ func TestClassifyAgreesWithSQLite(t *testing.T) {
 				// Process-wide, and applied while the statement compiles.
 				t.Skip("would change the heap limit of the whole test process")
 			}
-			if !classifyIsRead(classify(q)) {
-				t.Fatalf("classify(%q) = %+v, want a read", q, classify(q))
+			if !classifyIsRead(Classify(q)) {
+				t.Fatalf("Classify(%q) = %+v, want a read", q, Classify(q))
 			}
 			check(t, q)
 		})
@@ -495,8 +495,8 @@ func FuzzClassify(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, query string) {
-		c := classify(query)
-		if c.write {
+		c := Classify(query)
+		if c.Write {
 			return // not called a read: nothing to check
 		}
 		if len(query) > 2000 {
@@ -516,7 +516,7 @@ func FuzzClassify(f *testing.F) {
 
 		stmt, err := sc.PrepareContext(ctx, query)
 		switch {
-		case c.ask:
+		case c.Ask:
 			// What the interceptor does (askSQLite): a statement that
 			// does not compile, or that SQLite says is not read-only, is a
 			// write. The rest runs as a read, so it must be one, all of
@@ -533,7 +533,7 @@ func FuzzClassify(f *testing.F) {
 			ro := stmt.(*sqlite3.SQLiteStmt).Readonly()
 			stmt.Close()
 			if !ro && !classifyReadonlyExempt(query) {
-				t.Fatalf("classify(%q) = %+v, but sqlite3_stmt_readonly says its first statement is not read-only", query, c)
+				t.Fatalf("Classify(%q) = %+v, but sqlite3_stmt_readonly says its first statement is not read-only", query, c)
 			}
 		}
 
@@ -541,7 +541,7 @@ func FuzzClassify(f *testing.F) {
 		_, err = sc.ExecContext(ctx, query, args)
 		var se sqlite3.Error
 		if errors.As(err, &se) && se.Code == sqlite3.ErrReadonly {
-			t.Fatalf("classify(%q) = %+v, but it writes: %v", query, c, err)
+			t.Fatalf("Classify(%q) = %+v, but it writes: %v", query, c, err)
 		}
 	})
 }
