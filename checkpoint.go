@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 )
 
 // CheckpointMode is a mode of PRAGMA wal_checkpoint
@@ -373,10 +375,10 @@ func (cp *checkpointer) truncateIdle(ctx context.Context) error {
 // as the holder, so that a writer's messages can say a checkpoint held it.
 func (cp *checkpointer) lockWrite(ctx context.Context, wait time.Duration, what string) error {
 	if wait <= 0 {
-		if !cp.f.lock.tryAcquireReq(lockReq{mode: lockExclusive, bg: true}) {
-			return errTimedOut
+		if !cp.f.lock.TryAcquireReq(rwlock.Request{Mode: rwlock.Exclusive, Background: true}) {
+			return rwlock.ErrTimedOut
 		}
-	} else if _, _, err := cp.f.lock.acquireReq(ctx, lockReq{mode: lockExclusive, bg: true}, wait); err != nil {
+	} else if _, _, err := cp.f.lock.AcquireReq(ctx, rwlock.Request{Mode: rwlock.Exclusive, Background: true}, wait); err != nil {
 		return err
 	}
 	cp.f.holder.setSite(what, "the background checkpointer")
@@ -385,7 +387,7 @@ func (cp *checkpointer) lockWrite(ctx context.Context, wait time.Duration, what 
 
 func (cp *checkpointer) unlockWrite() {
 	cp.f.holder.clear()
-	cp.f.lock.release(lockExclusive)
+	cp.f.lock.Release(rwlock.Exclusive)
 }
 
 // escalate runs a TRUNCATE checkpoint with writers stopped, waiting at
@@ -402,7 +404,7 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) err
 		}
 	}
 	if err := cp.lockWrite(ctx, escalateLockWait, "escalated checkpoint"); err != nil {
-		if errors.Is(err, errTimedOut) {
+		if errors.Is(err, rwlock.ErrTimedOut) {
 			st.escalationsNoLock.Add(1) // a long write transaction; next tick
 			return nil
 		}

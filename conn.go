@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 )
 
 // txState is where a connection is with respect to transactions.
@@ -45,9 +47,9 @@ type conn struct {
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
-	held      lockMode        // what this connection holds of file.lock (hold.go)
+	held      rwlock.Mode     // what this connection holds of file.lock (hold.go)
 	holds     int             // holders sharing held: statements, rows, a transaction
-	heldBy    uint64          // the goroutine that took held in shared mode (lock.go's acquireAs), or 0
+	heldBy    uint64          // the goroutine that took held in shared mode (rwlock.Request.GID), or 0
 	tx        txState         // BeginTx or manual transaction, if any
 	memo      map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed    bool
@@ -193,7 +195,7 @@ func (c *conn) Ping(ctx context.Context) error {
 // database/sql closes it, which rolls the transaction back and gives the
 // lock back (Close).
 func (c *conn) IsValid() bool {
-	return !c.closed && c.tx == txNone && c.held == lockNone
+	return !c.closed && c.tx == txNone && c.held == rwlock.None
 }
 
 // ResetSession is called before a pooled connection is reused; it refuses

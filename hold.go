@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 )
 
 // A connection holds the file's lock (lock.go) at most once, on behalf of
@@ -23,19 +25,19 @@ import (
 // the connection does not already hold it in a mode that covers mode. It
 // honours ctx and the lock timeout. what names the holder for
 // _safe_debug.
-func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
+func (c *conn) hold(ctx context.Context, mode rwlock.Mode, what string) error {
 	switch {
-	case c.held == lockExclusive, c.held == lockShared && mode == lockShared:
+	case c.held == rwlock.Exclusive, c.held == rwlock.Shared && mode == rwlock.Shared:
 		c.holds++
 		return nil
-	case c.held == lockShared:
+	case c.held == rwlock.Shared:
 		// Rows of this connection hold the shared side (non-WAL mode);
 		// waiting for the exclusive side would be waiting for ourselves.
 		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout,
 			Holder: "held by this connection's own open rows: close them before writing"}
 	}
 	var braked time.Duration
-	if mode == lockExclusive {
+	if mode == rwlock.Exclusive {
 		// The WAL is over its limit: wait for the checkpoint, a bounded
 		// wait that does not count against the lock timeout (checkpoint.go).
 		var err error
@@ -49,16 +51,16 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 	// The lock timeout counts only time behind other statements and
 	// transactions: a checkpoint's hold is waited out whatever the timeout.
 	var gid uint64
-	if mode == lockShared {
-		gid = goroutineID() // a nested read by this goroutine never queues (lock.go)
+	if mode == rwlock.Shared {
+		gid = rwlock.GoroutineID() // a nested read by this goroutine never queues
 	}
-	waited, _, err := c.file.lock.acquireReq(ctx, lockReq{mode: mode, gid: gid, maxWaiters: c.maxWaiters}, c.lockTimeout)
+	waited, _, err := c.file.lock.AcquireReq(ctx, rwlock.Request{Mode: mode, GID: gid, MaxWaiters: c.maxWaiters}, c.lockTimeout)
 	waited += braked
 	if err != nil {
 		return c.lockError(err, mode, waited)
 	}
 	c.held, c.holds, c.heldBy = mode, 1, gid
-	if mode == lockExclusive {
+	if mode == rwlock.Exclusive {
 		c.file.holder.set(what, c.debug)
 	}
 	if waited > c.slowWait && c.logger != nil {
@@ -68,18 +70,18 @@ func (c *conn) hold(ctx context.Context, mode lockMode, what string) error {
 }
 
 // lockError turns a failed wait for mode into the error the caller gets.
-func (c *conn) lockError(err error, mode lockMode, waited time.Duration) error {
-	if errors.Is(err, errQueueFull) {
-		queued, _ := c.file.lock.queue()
+func (c *conn) lockError(err error, mode rwlock.Mode, waited time.Duration) error {
+	if errors.Is(err, rwlock.ErrQueueFull) {
+		queued, _ := c.file.lock.Queue()
 		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout, Queued: queued, QueueFull: true}
 	}
-	if errors.Is(err, errTimedOut) {
-		queued, _ := c.file.lock.queue()
+	if errors.Is(err, rwlock.ErrTimedOut) {
+		queued, _ := c.file.lock.Queue()
 		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout,
-			Holder: c.file.holder.describe(), Queued: queued, Read: mode == lockShared}
+			Holder: c.file.holder.describe(), Queued: queued, Read: mode == rwlock.Shared}
 	}
 	side := "write lock"
-	if mode == lockShared {
+	if mode == rwlock.Shared {
 		side = "lock for reading"
 	}
 	return fmt.Errorf("sqlite3-safe: waiting for the %s on %s: %w", side, c.file.key, err)
@@ -98,13 +100,13 @@ func (c *conn) unhold() {
 
 // releaseAll gives the file's lock back, whatever holds are left.
 func (c *conn) releaseAll() {
-	if c.held == lockNone {
+	if c.held == rwlock.None {
 		return
 	}
-	if c.held == lockExclusive {
+	if c.held == rwlock.Exclusive {
 		c.file.holder.clear()
 		c.sampleWAL()
 	}
-	c.file.lock.releaseAs(c.held, c.heldBy)
-	c.held, c.holds, c.heldBy = lockNone, 0, 0
+	c.file.lock.ReleaseAs(c.held, c.heldBy)
+	c.held, c.holds, c.heldBy = rwlock.None, 0, 0
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/ngrok/sqlmw"
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
@@ -157,7 +158,7 @@ func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Clas
 	if err != nil {
 		return cl, false, err
 	}
-	return cl, mode != lockNone, nil
+	return cl, mode != rwlock.None, nil
 }
 
 // ConnPrepareContext prepares a statement. In non-WAL mode compiling reads
@@ -171,7 +172,7 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 		return ctx, nil, err
 	}
 	if c.lockReads && c.tx == txNone {
-		if err := c.hold(ctx, lockShared, ""); err != nil {
+		if err := c.hold(ctx, rwlock.Shared, ""); err != nil {
 			return ctx, nil, err
 		}
 		defer c.unhold()
@@ -201,7 +202,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	if opts.ReadOnly {
 		took := c.lockReads
 		if took {
-			if err := c.hold(ctx, lockShared, ""); err != nil {
+			if err := c.hold(ctx, rwlock.Shared, ""); err != nil {
 				return ctx, nil, err
 			}
 		}
@@ -237,7 +238,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		}
 		return ctx, &tx{c: c, held: took, resetQueryOnly: setQueryOnly}, nil
 	}
-	if err := c.hold(ctx, lockExclusive, "transaction begun"); err != nil {
+	if err := c.hold(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
 	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
@@ -251,30 +252,30 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 // lockFor takes what a statement of class cl needs outside a transaction:
 // the exclusive side for a write, the shared side for a read in non-WAL
 // mode, nothing for a read in WAL mode (readers never wait for writers there).
-func (i *interceptor) lockFor(ctx context.Context, cl sqlclass.Class, query string) (lockMode, error) {
+func (i *interceptor) lockFor(ctx context.Context, cl sqlclass.Class, query string) (rwlock.Mode, error) {
 	c := i.c
 	write := cl.Write
 	if cl.Ask {
 		var err error
 		if write, err = i.askSQLite(ctx, query); err != nil {
-			return lockNone, err
+			return rwlock.None, err
 		}
 	}
-	mode := lockNone
+	mode := rwlock.None
 	switch {
 	case write:
-		mode = lockExclusive
+		mode = rwlock.Exclusive
 	case c.lockReads:
-		mode = lockShared
+		mode = rwlock.Shared
 	default:
-		return lockNone, nil
+		return rwlock.None, nil
 	}
 	what := "statement"
 	if cl.TxControl {
 		what = "manual transaction begun"
 	}
 	if err := c.hold(ctx, mode, what); err != nil {
-		return lockNone, err
+		return rwlock.None, err
 	}
 	return mode, nil
 }
@@ -290,7 +291,7 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	}
 	if c.lockReads {
 		// Compiling reads the schema (see ConnPrepareContext).
-		if err := c.hold(ctx, lockShared, ""); err != nil {
+		if err := c.hold(ctx, rwlock.Shared, ""); err != nil {
 			return false, err
 		}
 		defer c.unhold()
@@ -316,7 +317,7 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 func (c *conn) settle(took bool) {
 	inTx := !c.sc.AutoCommit()
 	switch {
-	case inTx && c.tx == txNone && took && c.held == lockExclusive:
+	case inTx && c.tx == txNone && took && c.held == rwlock.Exclusive:
 		c.tx = txManual
 		return
 	case !inTx && c.tx == txManual:

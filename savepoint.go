@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
@@ -63,7 +64,7 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 // (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
 // SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
 func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
-	if rewrite && c.held == lockExclusive && sqlclass.Classify(text).PlainBegin {
+	if rewrite && c.held == rwlock.Exclusive && sqlclass.Classify(text).PlainBegin {
 		res, err := run("BEGIN IMMEDIATE")
 		if !isReadOnly(err) {
 			return res, err
@@ -71,7 +72,7 @@ func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run 
 	}
 	wasAuto := c.sc.AutoCommit()
 	res, err := run(text)
-	if err == nil && wasAuto && !c.sc.AutoCommit() && c.held == lockExclusive {
+	if err == nil && wasAuto && !c.sc.AutoCommit() && c.held == rwlock.Exclusive {
 		err = c.takeWriteLock(ctx)
 	}
 	return res, err

@@ -138,15 +138,15 @@ func (f *fileState) lockHolder() (what, site string, heldFor time.Duration) {
 }
 
 func (f *fileState) snapshot() FileStats {
-	l, s := &f.lock.stats, &f.stats
+	l, s := f.lock.Stats(), &f.stats
 	st := FileStats{
 		Path:               f.key,
-		LockAcquisitions:   l.acquired.Load(),
-		LockWaits:          l.waits.Load(),
-		LockWaitTotal:      time.Duration(l.waitNanos.Load()),
-		LockWaitMax:        time.Duration(l.maxWait.Load()),
-		LockTimeouts:       l.timeouts.Load(),
-		LockQueueFull:      l.rejected.Load(),
+		LockAcquisitions:   l.Acquired,
+		LockWaits:          l.Waits,
+		LockWaitTotal:      l.WaitTotal,
+		LockWaitMax:        l.WaitMax,
+		LockTimeouts:       l.Timeouts,
+		LockQueueFull:      l.Rejected,
 		Checkpoints:        make(map[CheckpointMode]int64, numCheckpointModes),
 		CheckpointsBusy:    s.ckptBusy.Load(),
 		FramesCheckpointed: s.frames.Load(),
@@ -156,8 +156,8 @@ func (f *fileState) snapshot() FileStats {
 		EscalationsNoLock:  s.escalationsNoLock.Load(),
 		EscalationsFailed:  s.escalationsFailed.Load(),
 		Brakes:             s.brakes.Load(),
-		CheckpointWaits:    l.bgWaits.Load() + s.brakeWaits.Load(),
-		CheckpointWaitMax:  time.Duration(max(l.bgWaitMax.Load(), s.brakeWaitMax.Load())),
+		CheckpointWaits:    l.BackgroundWaits + s.brakeWaits.Load(),
+		CheckpointWaitMax:  max(l.BackgroundWaitMax, time.Duration(s.brakeWaitMax.Load())),
 		WALPins:            f.pin.pins.Load(),
 		WALPinnedMax:       time.Duration(f.pin.maxAge.Load()),
 		WALLimit:           f.walLimit.Load(),
@@ -165,7 +165,7 @@ func (f *fileState) snapshot() FileStats {
 		MaxWALBytes:        s.maxWALBytes.Load(),
 	}
 	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.lockHolder()
-	st.LockQueue, st.LockOldestWait = f.lock.queue()
+	st.LockQueue, st.LockOldestWait = f.lock.Queue()
 	if since := f.pin.since.Load(); since != 0 {
 		st.WALPinned = time.Since(time.Unix(0, since))
 	}
