@@ -123,8 +123,6 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 	return c, nil
 }
 
-func (d *dsnInfo) passthrough() bool { return d.cfg.passthrough }
-
 // connector opens connections for one DSN. It is safe for concurrent use
 // by multiple goroutines.
 type connector struct {

@@ -105,14 +105,3 @@ func (s *safeConn) IsValid() bool { return s.c.IsValid() }
 
 // Close: see conn.Close.
 func (s *safeConn) Close() error { return s.mw.Close() }
-
-// refuseInTx refuses, inside a BeginTx transaction, what is refused
-// outside one (a PRAGMA that leaves WAL or locks other connections out).
-// Only a text that holds the word PRAGMA is classified, so the common
-// statement pays one scan for a byte, not a classification.
-func (c *conn) refuseInTx(query string) error {
-	if !c.wal || !sqlclass.MayBePragma(query) {
-		return nil
-	}
-	return c.refuse(sqlclass.Classify(query))
-}

@@ -51,6 +51,16 @@ func (h *holder) get() (what, site string, since time.Time) {
 	return h.what, h.site, h.since
 }
 
+// now returns the current holder and how long it has held the lock; what
+// is "" when the lock is free.
+func (h *holder) now() (what, site string, heldFor time.Duration) {
+	what, site, since := h.get()
+	if what == "" {
+		return "", "", 0
+	}
+	return what, site, time.Since(since)
+}
+
 // describe returns "held 5.1s by transaction begun at store.go:88" (the
 // site only with debug), or "" if the lock is free.
 func (h *holder) describe() string {

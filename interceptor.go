@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 
 	"github.com/ngrok/sqlmw"
 	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
@@ -26,7 +25,7 @@ import (
 // *conn for reset and close (conn.go).
 //
 // Who gives back what (each takes one hold of the connection's lock and
-// gives back that one; the lock goes back with the last, hold.go):
+// gives back that one; the lock goes back with the last, conn.go):
 //   - an autocommit Exec: the same call, before it returns;
 //   - a Query that holds a lock: the returned *lockedRows, at EOF or Close;
 //   - a BeginTx transaction: its Commit or Rollback (tx.go);
@@ -39,10 +38,6 @@ type interceptor struct {
 }
 
 var _ sqlmw.Interceptor = (*interceptor)(nil)
-
-// memoLimit bounds conn.memo, the per-connection record of what SQLite
-// said about statements the text alone could not class.
-const memoLimit = 256
 
 // ConnExecContext runs db.Exec (and tx.Exec inside a manual transaction).
 func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerContext, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -305,41 +300,4 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	_ = stmt.Close()
 	c.remember(query, write)
 	return write, nil
-}
-
-// settle makes the connection's transaction state follow SQLite's after
-// a statement outside a BeginTx transaction; took says whether the
-// statement took a hold of its own. A statement that left SQLite in a
-// transaction hands its hold to it: the connection is in a manual
-// transaction, and holds the write lock until SQLite is in autocommit
-// again (after COMMIT, ROLLBACK, the outermost RELEASE, or an error that
-// rolled back), when the transaction's hold is given back.
-func (c *conn) settle(took bool) {
-	inTx := !c.sc.AutoCommit()
-	switch {
-	case inTx && c.tx == txNone && took && c.held == rwlock.Exclusive:
-		c.tx = txManual
-		return
-	case !inTx && c.tx == txManual:
-		c.tx = txNone
-		c.unhold() // the hold the opening statement handed over
-	}
-	if took {
-		c.unhold()
-	}
-}
-
-// refuse returns the error for a statement that may not run here.
-func (c *conn) refuse(cl sqlclass.Class) error {
-	if cl.Forbidden != "" && c.wal {
-		return fmt.Errorf("sqlite3-safe: refused: %s; open the database with _safe=off to manage it yourself", cl.Forbidden)
-	}
-	return nil
-}
-
-func (c *conn) remember(query string, write bool) {
-	if c.memo == nil || len(c.memo) >= memoLimit {
-		c.memo = make(map[string]bool)
-	}
-	c.memo[query] = write
 }

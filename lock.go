@@ -1,12 +1,20 @@
 package sqlite3safe
 
 import (
+	"context"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 )
+
+// This file is the per-file lock registry: the registry, the fileState
+// of one database file that every connection to it shares, and that
+// state's parts (the brake, the counters, the pin). The lock itself is
+// internal/rwlock; the checkpointer that reads and writes this state is
+// checkpoint.go.
 
 // Lock order, for the whole package:
 //
@@ -51,13 +59,13 @@ type fileState struct {
 	lock         rwlock.Lock
 	holder       holder                // who holds lock's exclusive side, when debug is on
 	reads        readTracker           // connections with their open reads (reads.go)
-	pin          pinState              // whether reads pin the WAL, since when (reads.go)
+	pin          pinState              // whether reads pin the WAL, since when
 	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)
 	wake         chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
 	noBrakeUntil atomic.Int64          // unix nanoseconds: writers do not brake before then
 	pinned       atomic.Bool           // a read pins the WAL: writers do not brake
 	walLimit     atomic.Int64          // the checkpointer's WAL limit, for Stats; 0 without one
-	writes       atomic.Int64          // write-lock releases, for sampling the WAL (conn.sampleWAL)
+	writes       atomic.Int64          // write-lock releases, for sampling the WAL (sampleWAL)
 	stats        fileStats             // checkpoint and WAL counters
 
 	// guarded by registry.mu
@@ -131,4 +139,126 @@ func (r *registry) lookup(key string) *fileState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.files[key]
+}
+
+// sampleWAL is called by a writer as it gives the write lock back, with
+// the brake limit of its connection (0: no checkpointer, no sampling).
+// Every brakeSampleEvery writes to the file (from any connection), while
+// the write lock is still held, it looks at the -wal file's size (a stat:
+// no file descriptor) and raises the brake once the WAL reaches three
+// quarters of limit: the writes that land before the brake holds them
+// must still fit under it.
+func (f *fileState) sampleWAL(limit int64) {
+	if limit == 0 || f.writes.Add(1)%brakeSampleEvery != 0 {
+		return
+	}
+	if fileSize(f.key+"-wal") >= limit/4*3 {
+		f.raiseBrake()
+	}
+}
+
+// brake holds writers back while the WAL is over its limit, until the
+// checkpointer has tried one escalated checkpoint (or brakeMaxWait has
+// passed). Writers raise it (every brakeSampleEvery writes to the file, a
+// writer stats the -wal file while still holding the lock), so the WAL
+// stays bounded even when the checkpointer goroutine is slow to be
+// scheduled on a loaded machine. It is not raised during the back-off
+// after an escalation that readers kept from finishing.
+type brake struct {
+	released chan struct{} // closed when writers may go on
+}
+
+// brakeMaxWait bounds how long a writer waits for the brake: the
+// escalation's own hold, with room for the checkpointer to be
+// scheduled. A writer never fails for it; after it, it goes on.
+const brakeMaxWait = DefaultEscalationHold + 100*time.Millisecond
+
+// brakeSampleEvery is how many write-lock releases on a file come between
+// two looks at the -wal file's size (a stat).
+const brakeSampleEvery = 16
+
+// raiseBrake holds writers back and wakes the checkpointer.
+func (f *fileState) raiseBrake() {
+	if f.pinned.Load() || time.Now().UnixNano() < f.noBrakeUntil.Load() {
+		return
+	}
+	if f.brake.Load() == nil {
+		f.brake.CompareAndSwap(nil, &brake{released: make(chan struct{})})
+		f.stats.brakes.Add(1)
+	}
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// releaseBrake lets writers go on. Only the checkpointer calls it.
+func (f *fileState) releaseBrake() {
+	if b := f.brake.Swap(nil); b != nil {
+		close(b.released)
+	}
+}
+
+// waitBrake holds a writer back while the brake is on, at most
+// brakeMaxWait: a checkpoint never makes a writer fail, so after that it
+// goes on. It returns how long it waited, and an error only if ctx ended.
+func (f *fileState) waitBrake(ctx context.Context) (time.Duration, error) {
+	b := f.brake.Load()
+	if b == nil {
+		return 0, nil
+	}
+	start := time.Now()
+	t := time.NewTimer(brakeMaxWait)
+	defer t.Stop()
+	select {
+	case <-b.released:
+	case <-t.C:
+	case <-ctx.Done():
+		return time.Since(start), ctx.Err()
+	}
+	return time.Since(start), nil
+}
+
+// fileStats are the counters behind [FileStats]; all atomics.
+type fileStats struct {
+	ckptByMode        [numCheckpointModes]atomic.Int64
+	ckptBusy          atomic.Int64
+	ckptErrors        atomic.Int64
+	frames            atomic.Int64
+	escalationsDone   atomic.Int64
+	escalationsBusy   atomic.Int64
+	escalationsNoLock atomic.Int64
+	escalationsFailed atomic.Int64
+	brakes            atomic.Int64
+	brakeWaits        atomic.Int64
+	brakeWaitMax      atomic.Int64 // nanoseconds
+	walBytes          atomic.Int64
+	maxWALBytes       atomic.Int64
+}
+
+func (s *fileStats) recordWAL(n int64) {
+	s.walBytes.Store(n)
+	storeMax(&s.maxWALBytes, n)
+}
+
+func (s *fileStats) recordBrakeWait(d time.Duration) {
+	s.brakeWaits.Add(1)
+	storeMax(&s.brakeWaitMax, int64(d))
+}
+
+func storeMax(a *atomic.Int64, n int64) {
+	for {
+		old := a.Load()
+		if n <= old || a.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// pinState is what the checkpointer knows about a WAL that reads pin:
+// written by the checkpointer, read by Stats.
+type pinState struct {
+	since  atomic.Int64 // unix nanoseconds when the oldest pinning read began; 0: not pinned
+	pins   atomic.Int64 // pin episodes: escalations that readers kept from finishing, after one that finished
+	maxAge atomic.Int64 // longest pin seen, in nanoseconds
 }

@@ -122,22 +122,14 @@ func ConnStats(conn *sql.Conn) (FileStats, error) {
 		if !ok {
 			return ErrNotSafe
 		}
-		st = sc.c.file.snapshot()
+		st = newFileStats(sc.c.file)
 		return nil
 	})
 	return st, err
 }
 
-// lockHolder is the write lock's holder now, for Stats.
-func (f *fileState) lockHolder() (what, site string, heldFor time.Duration) {
-	what, site, since := f.holder.get()
-	if what == "" {
-		return "", "", 0
-	}
-	return what, site, time.Since(since)
-}
-
-func (f *fileState) snapshot() FileStats {
+// newFileStats reads f's counters and the lock's state now.
+func newFileStats(f *fileState) FileStats {
 	l, s := f.lock.Stats(), &f.stats
 	st := FileStats{
 		Path:               f.key,
@@ -164,7 +156,7 @@ func (f *fileState) snapshot() FileStats {
 		WALBytes:           s.walBytes.Load(),
 		MaxWALBytes:        s.maxWALBytes.Load(),
 	}
-	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.lockHolder()
+	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.holder.now()
 	st.LockQueue, st.LockOldestWait = f.lock.Queue()
 	if since := f.pin.since.Load(); since != 0 {
 		st.WALPinned = time.Since(time.Unix(0, since))
