@@ -102,11 +102,11 @@ const (
 
 // checkpointPolicy is when the checkpointer acts; fixed at start.
 type checkpointPolicy struct {
-	pages         int64         // PASSIVE at this many pending frames
-	truncateDelay time.Duration // TRUNCATE after writes pause this long
-	hold          time.Duration // the longest an escalation waits for readers with the write lock held
-	walLimit      int64         // escalate when the WAL in use reaches half of this
-	pinWarning    time.Duration // log a read that pins the WAL longer than this
+	pages          int64         // PASSIVE at this many pending frames
+	truncateDelay  time.Duration // TRUNCATE after writes pause this long
+	escalationHold time.Duration // the longest an escalation waits for readers with the write lock held
+	walLimit       int64         // escalate when the WAL in use reaches half of this
+	pinWarning     time.Duration // log a read that pins the WAL longer than this
 }
 
 // checkpointer is the one background checkpoint goroutine of a database
@@ -375,12 +375,12 @@ func (cp *checkpointer) lockWrite(ctx context.Context, wait time.Duration, what 
 	} else if _, _, err := cp.f.lock.AcquireReq(ctx, rwlock.Request{Mode: rwlock.Exclusive, Background: true}, wait); err != nil {
 		return err
 	}
-	cp.f.holder.setSite(what, "the background checkpointer")
+	cp.f.owner.setSite(what, "the background checkpointer")
 	return nil
 }
 
 func (cp *checkpointer) unlockWrite() {
-	cp.f.holder.clear()
+	cp.f.owner.clear()
 	cp.f.lock.Release(rwlock.Exclusive)
 }
 
@@ -405,7 +405,7 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) err
 		return err
 	}
 	start := time.Now()
-	done, err := cp.checkpoint(ctx, CheckpointTruncate, cp.policy.hold)
+	done, err := cp.checkpoint(ctx, CheckpointTruncate, cp.policy.escalationHold)
 	cp.unlockWrite()
 	held := time.Since(start)
 	cp.log(slog.LevelDebug, "sqlite3-safe: escalated checkpoint", "path", cp.f.key,

@@ -40,7 +40,7 @@ type conn struct {
 	wal         bool          // immutable: the journal is WAL (checkpoints)
 	lockReads   bool          // immutable: readers take the shared side (non-WAL or shared cache: SQLite would report SQLITE_LOCKED)
 	queryOnly   bool          // immutable: the DSN set _query_only, so read-only transactions leave it alone
-	debug       bool          // immutable: record the lock holder (holder.go)
+	debug       bool          // immutable: record where the lock owner took the lock (owner.go)
 	logger      *slog.Logger  // immutable; nil logs nothing
 	slowWait    time.Duration // immutable: lock waits over this are logged
 	brakeLimit  int64         // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
@@ -48,9 +48,9 @@ type conn struct {
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
-	held      rwlock.Mode     // what this connection holds of file.lock (its claims, below)
-	holds     int             // holders sharing held: statements, rows, a transaction
-	heldBy    uint64          // the goroutine that took held in shared mode (rwlock.Request.GID), or 0
+	locked    rwlock.Mode     // what this connection holds of file.lock (its claims, below)
+	claims    int             // holders sharing held: statements, rows, a transaction
+	lockedBy  uint64          // the goroutine that took held in shared mode (rwlock.Request.GID), or 0
 	tx        txState         // BeginTx or manual transaction, if any
 	memo      map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed    bool
@@ -196,7 +196,7 @@ func (c *conn) Ping(ctx context.Context) error {
 // database/sql closes it, which rolls the transaction back and gives the
 // lock back (Close).
 func (c *conn) IsValid() bool {
-	return !c.closed && c.tx == txNone && c.held == rwlock.None
+	return !c.closed && c.tx == txNone && c.locked == rwlock.None
 }
 
 // ResetSession is called before a pooled connection is reused; it refuses
@@ -222,7 +222,7 @@ func (c *conn) Close() error {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
 	err := c.sc.Close()
-	c.releaseAll()
+	c.releaseLock()
 	c.tx = txNone
 	if c.trackReads {
 		c.file.reads.remove(c)
@@ -243,16 +243,16 @@ func (c *conn) Close() error {
 // askSQLite, ConnBeginTx); unhold by whoever took the hold (settle,
 // lockedRows, tx.end, the deferred releases); releaseAll by conn.Close only.
 
-// hold takes a hold of mode for one holder, waiting for the file's lock if
-// the connection does not already hold it in a mode that covers mode. It
+// claim takes a claim of mode for one holder, waiting for the file's lock if
+// the connection does not already claim it in a mode that covers mode. It
 // honours ctx and the lock timeout. what names the holder for
 // _safe_debug.
-func (c *conn) hold(ctx context.Context, mode rwlock.Mode, what string) error {
+func (c *conn) claim(ctx context.Context, mode rwlock.Mode, what string) error {
 	switch {
-	case c.held == rwlock.Exclusive, c.held == rwlock.Shared && mode == rwlock.Shared:
-		c.holds++
+	case c.locked == rwlock.Exclusive, c.locked == rwlock.Shared && mode == rwlock.Shared:
+		c.claims++
 		return nil
-	case c.held == rwlock.Shared:
+	case c.locked == rwlock.Shared:
 		// Rows of this connection hold the shared side (non-WAL mode);
 		// waiting for the exclusive side would be waiting for ourselves.
 		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout,
@@ -281,9 +281,9 @@ func (c *conn) hold(ctx context.Context, mode rwlock.Mode, what string) error {
 	if err != nil {
 		return c.lockError(err, mode, waited)
 	}
-	c.held, c.holds, c.heldBy = mode, 1, gid
+	c.locked, c.claims, c.lockedBy = mode, 1, gid
 	if mode == rwlock.Exclusive {
-		c.file.holder.set(what, c.debug)
+		c.file.owner.set(what, c.debug)
 	}
 	if waited > c.slowWait && c.logger != nil {
 		c.logger.Warn("sqlite3-safe: slow lock wait", "path", c.file.key, "waited", waited, "what", what)
@@ -300,7 +300,7 @@ func (c *conn) lockError(err error, mode rwlock.Mode, waited time.Duration) erro
 	if errors.Is(err, rwlock.ErrTimedOut) {
 		queued, _ := c.file.lock.Queue()
 		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout,
-			Holder: c.file.holder.describe(), Queued: queued, Read: mode == rwlock.Shared}
+			Holder: c.file.owner.describe(), Queued: queued, Read: mode == rwlock.Shared}
 	}
 	side := "write lock"
 	if mode == rwlock.Shared {
@@ -309,28 +309,28 @@ func (c *conn) lockError(err error, mode rwlock.Mode, waited time.Duration) erro
 	return fmt.Errorf("sqlite3-safe: waiting for the %s on %s: %w", side, c.file.key, err)
 }
 
-// unhold gives back one hold; the last one gives the lock back.
-func (c *conn) unhold() {
-	if c.holds <= 0 {
+// unclaim gives back one hold; the last one gives the lock back.
+func (c *conn) unclaim() {
+	if c.claims <= 0 {
 		panic("sqlite3-safe: connection gave back a hold it did not have")
 	}
-	c.holds--
-	if c.holds == 0 {
-		c.releaseAll()
+	c.claims--
+	if c.claims == 0 {
+		c.releaseLock()
 	}
 }
 
-// releaseAll gives the file's lock back, whatever holds are left.
-func (c *conn) releaseAll() {
-	if c.held == rwlock.None {
+// releaseLock gives the file's lock back, whatever holds are left.
+func (c *conn) releaseLock() {
+	if c.locked == rwlock.None {
 		return
 	}
-	if c.held == rwlock.Exclusive {
-		c.file.holder.clear()
+	if c.locked == rwlock.Exclusive {
+		c.file.owner.clear()
 		c.file.sampleWAL(c.brakeLimit)
 	}
-	c.file.lock.ReleaseAs(c.held, c.heldBy)
-	c.held, c.holds, c.heldBy = rwlock.None, 0, 0
+	c.file.lock.ReleaseAs(c.locked, c.lockedBy)
+	c.locked, c.claims, c.lockedBy = rwlock.None, 0, 0
 }
 
 // settle makes the connection's transaction state follow SQLite's after
@@ -340,18 +340,18 @@ func (c *conn) releaseAll() {
 // transaction, and holds the write lock until SQLite is in autocommit
 // again (after COMMIT, ROLLBACK, the outermost RELEASE, or an error that
 // rolled back), when the transaction's hold is given back.
-func (c *conn) settle(took bool) {
+func (c *conn) settle(claimed bool) {
 	inTx := !c.sc.AutoCommit()
 	switch {
-	case inTx && c.tx == txNone && took && c.held == rwlock.Exclusive:
+	case inTx && c.tx == txNone && claimed && c.locked == rwlock.Exclusive:
 		c.tx = txManual
 		return
 	case !inTx && c.tx == txManual:
 		c.tx = txNone
-		c.unhold() // the hold the opening statement handed over
+		c.unclaim() // the hold the opening statement handed over
 	}
-	if took {
-		c.unhold()
+	if claimed {
+		c.unclaim()
 	}
 }
 

@@ -167,7 +167,7 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 		return c.d.base.Open(c.dsn)
 	}
 	if keepAlive && c.info.memory == memPrivate {
-		if err := c.holdMemory(); err != nil {
+		if err := c.openKeepAlive(); err != nil {
 			return nil, err
 		}
 	}
@@ -243,11 +243,11 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 	}
 	cfg := c.info.cfg
 	return startCheckpointer(f, open, checkpointPolicy{
-		pages:         cfg.ckptPages,
-		truncateDelay: DefaultTruncateDelay,
-		hold:          DefaultEscalationHold,
-		walLimit:      cfg.walLimit,
-		pinWarning:    cfg.pinWarning,
+		pages:          cfg.ckptPages,
+		truncateDelay:  DefaultTruncateDelay,
+		escalationHold: DefaultEscalationHold,
+		walLimit:       cfg.walLimit,
+		pinWarning:     cfg.pinWarning,
 	}, cfg.logger)
 }
 
@@ -262,9 +262,9 @@ func asSQLiteConn(raw driver.Conn) (sqliteConn, error) {
 	return sc, nil
 }
 
-// holdMemory opens the connection that keeps a private in-memory database
+// openKeepAlive opens the connection that keeps a private in-memory database
 // alive while the pool's own connections come and go.
-func (c *connector) holdMemory() error {
+func (c *connector) openKeepAlive() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

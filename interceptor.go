@@ -64,7 +64,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 		// at all, when it was prepared.
 		return run(query)
 	}
-	cl, took, err := i.start(ctx, query)
+	cl, claimed, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	default:
 		res, err = run(query)
 	}
-	c.settle(took)
+	c.settle(claimed)
 	return res, err
 }
 
@@ -107,7 +107,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	if c.tx == txWrite || c.tx == txReadOnly {
 		return run(query) // as in exec
 	}
-	cl, took, err := i.start(ctx, query)
+	cl, claimed, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +121,10 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 		rows, err = run(query)
 	}
 	if err != nil || rows == nil {
-		c.settle(took)
+		c.settle(claimed)
 		return rows, err
 	}
-	if !took && c.tx != txManual {
+	if !claimed && c.tx != txManual {
 		if c.trackReads && c.tx == txNone {
 			return c.trackRead(query, rows), nil // a read: the checkpointer wants to know it is open
 		}
@@ -133,14 +133,14 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	// In a manual transaction a later step may still end it (an error
 	// that rolls back), so the state is read again at EOF or Close.
 	c.settle(false)
-	return &lockedRows{Rows: rows, c: c, took: took}, nil
+	return &lockedRows{Rows: rows, c: c, claimed: claimed}, nil
 }
 
 // start does what a statement outside a BeginTx transaction needs before
 // it runs, for exec and query alike: classify it, refuse what may not run
 // (inside a manual transaction as outside), and outside a transaction take
-// its hold (took). On error it holds nothing.
-func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Class, took bool, err error) {
+// its hold (claimed). On error it holds nothing.
+func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Class, claimed bool, err error) {
 	c := i.c
 	cl = sqlclass.Classify(query)
 	if err := c.refuse(cl); err != nil {
@@ -167,10 +167,10 @@ func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.Conn
 		return ctx, nil, err
 	}
 	if c.lockReads && c.tx == txNone {
-		if err := c.hold(ctx, rwlock.Shared, ""); err != nil {
+		if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
 			return ctx, nil, err
 		}
-		defer c.unhold()
+		defer c.unclaim()
 	}
 	stmt, err := parent.PrepareContext(ctx, query)
 	if err != nil {
@@ -195,9 +195,9 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		return ctx, nil, errors.New("sqlite3-safe: BeginTx on a connection already in a transaction")
 	}
 	if opts.ReadOnly {
-		took := c.lockReads
-		if took {
-			if err := c.hold(ctx, rwlock.Shared, ""); err != nil {
+		claimed := c.lockReads
+		if claimed {
+			if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
 				return ctx, nil, err
 			}
 		}
@@ -207,8 +207,8 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		if setQueryOnly {
 			v, err := queryString(ctx, c.sc, "PRAGMA query_only")
 			if err != nil {
-				if took {
-					c.unhold()
+				if claimed {
+					c.unclaim()
 				}
 				return ctx, nil, err
 			}
@@ -222,8 +222,8 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 			if setQueryOnly {
 				_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 			}
-			if took {
-				c.unhold()
+			if claimed {
+				c.unclaim()
 			}
 			return ctx, nil, err
 		}
@@ -231,17 +231,17 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		if c.trackReads {
 			c.readBegan("read-only transaction")
 		}
-		return ctx, &tx{c: c, held: took, resetQueryOnly: setQueryOnly}, nil
+		return ctx, &tx{c: c, claimed: claimed, resetQueryOnly: setQueryOnly}, nil
 	}
-	if err := c.hold(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
+	if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
 	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
-		c.unhold()
+		c.unclaim()
 		return ctx, nil, err
 	}
 	c.tx = txWrite
-	return ctx, &tx{c: c, held: true}, nil
+	return ctx, &tx{c: c, claimed: true}, nil
 }
 
 // lockFor takes what a statement of class cl needs outside a transaction:
@@ -269,7 +269,7 @@ func (i *interceptor) lockFor(ctx context.Context, cl sqlclass.Class, query stri
 	if cl.TxControl {
 		what = "manual transaction begun"
 	}
-	if err := c.hold(ctx, mode, what); err != nil {
+	if err := c.claim(ctx, mode, what); err != nil {
 		return rwlock.None, err
 	}
 	return mode, nil
@@ -286,10 +286,10 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	}
 	if c.lockReads {
 		// Compiling reads the schema (see ConnPrepareContext).
-		if err := c.hold(ctx, rwlock.Shared, ""); err != nil {
+		if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
 			return false, err
 		}
-		defer c.unhold()
+		defer c.unclaim()
 	}
 	stmt, err := c.sc.PrepareContext(ctx, query)
 	if err != nil {

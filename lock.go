@@ -57,7 +57,7 @@ var files = registry{files: make(map[string]*fileState)}
 type fileState struct {
 	key          string // canonical path the first connection used, or "memory:<name>"; immutable. For messages, Stats and the -wal's name
 	lock         rwlock.Lock
-	holder       holder                // who holds lock's exclusive side, when debug is on
+	owner        lockOwner             // who holds lock's exclusive side, when debug is on
 	reads        readTracker           // connections with their open reads (reads.go)
 	pin          pinState              // whether reads pin the WAL, since when
 	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)

@@ -156,7 +156,7 @@ func newFileStats(f *fileState) FileStats {
 		WALBytes:           s.walBytes.Load(),
 		MaxWALBytes:        s.maxWALBytes.Load(),
 	}
-	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.holder.now()
+	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.owner.now()
 	st.LockQueue, st.LockOldestWait = f.lock.Queue()
 	if since := f.pin.since.Load(); since != 0 {
 		st.WALPinned = time.Since(time.Unix(0, since))

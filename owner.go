@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// holder records who holds a file's write lock: what took it (a
+// lockOwner records who holds a file's write lock: what took it (a
 // transaction, a statement, the checkpointer) and since when, always; and
 // where in the caller's code, only with _safe_debug=1 ([WithDebug]), since
 // finding the call site walks the stack. [Stats] shows it, and
 // [LockTimeoutError] messages name it.
-type holder struct {
+type lockOwner struct {
 	mu    sync.Mutex // guards following fields
 	what  string     // "transaction begun", "statement", …; "" when the lock is free
 	site  string     // file.go:line of the first caller outside database/sql, sqlmw and this package; "" without debug
@@ -22,7 +22,7 @@ type holder struct {
 }
 
 // set records the current holder; with debug, at the caller's call site.
-func (h *holder) set(what string, debug bool) {
+func (h *lockOwner) set(what string, debug bool) {
 	site := ""
 	if debug {
 		site = callSite()
@@ -31,21 +31,21 @@ func (h *holder) set(what string, debug bool) {
 }
 
 // setSite records the current holder.
-func (h *holder) setSite(what, site string) {
+func (h *lockOwner) setSite(what, site string) {
 	now := time.Now()
 	h.mu.Lock()
 	h.what, h.site, h.since = what, site, now
 	h.mu.Unlock()
 }
 
-func (h *holder) clear() {
+func (h *lockOwner) clear() {
 	h.mu.Lock()
 	h.what, h.site = "", ""
 	h.mu.Unlock()
 }
 
 // get returns the current holder; what is "" when the lock is free.
-func (h *holder) get() (what, site string, since time.Time) {
+func (h *lockOwner) get() (what, site string, since time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.what, h.site, h.since
@@ -53,7 +53,7 @@ func (h *holder) get() (what, site string, since time.Time) {
 
 // now returns the current holder and how long it has held the lock; what
 // is "" when the lock is free.
-func (h *holder) now() (what, site string, heldFor time.Duration) {
+func (h *lockOwner) now() (what, site string, heldFor time.Duration) {
 	what, site, since := h.get()
 	if what == "" {
 		return "", "", 0
@@ -63,7 +63,7 @@ func (h *holder) now() (what, site string, heldFor time.Duration) {
 
 // describe returns "held 5.1s by transaction begun at store.go:88" (the
 // site only with debug), or "" if the lock is free.
-func (h *holder) describe() string {
+func (h *lockOwner) describe() string {
 	what, site, since := h.get()
 	if what == "" {
 		return ""

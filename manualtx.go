@@ -64,7 +64,7 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 // (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
 // SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
 func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
-	if rewrite && c.held == rwlock.Exclusive && sqlclass.Classify(text).PlainBegin {
+	if rewrite && c.locked == rwlock.Exclusive && sqlclass.Classify(text).PlainBegin {
 		res, err := run("BEGIN IMMEDIATE")
 		if !isReadOnly(err) {
 			return res, err
@@ -72,7 +72,7 @@ func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run 
 	}
 	wasAuto := c.sc.AutoCommit()
 	res, err := run(text)
-	if err == nil && wasAuto && !c.sc.AutoCommit() && c.held == rwlock.Exclusive {
+	if err == nil && wasAuto && !c.sc.AutoCommit() && c.locked == rwlock.Exclusive {
 		err = c.takeWriteLock(ctx)
 	}
 	return res, err
@@ -172,7 +172,7 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 }
 
 // splitStmt is what the statement-by-statement runners use of a
-// go-sqlite3 statement (savepoint_cgo.go compiles it).
+// go-sqlite3 statement (manualtx_cgo.go compiles it).
 type splitStmt interface {
 	driver.Stmt
 	driver.StmtExecContext
