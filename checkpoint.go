@@ -127,17 +127,20 @@ type checkpointPolicy struct {
 //   - WAL in use at or over half of the WAL limit, or a writer has raised
 //     the brake (it found the -wal file at three quarters of the limit):
 //     escalate. Take the write lock (writers queue behind one
-//     checkpoint), run TRUNCATE with a busy timeout of policy.hold, so it
-//     waits at most that long for the readers whose snapshots are older,
-//     and give the lock back. Readers that began before the escalation
+//     checkpoint), run TRUNCATE with a busy timeout of
+//     policy.escalationHold, so it waits at most that long for the readers
+//     whose snapshots are older, and give the lock back. Readers that began before the escalation
 //     end; readers that begin during it read the database file or the
 //     full WAL, which no longer block it.
-//   - If readers kept it from finishing, writers go on, and the next try
-//     comes after a back-off (50 ms doubling to 500 ms); if the oldest
-//     open read is the one that was already open at the failed try, the
-//     checkpointer does not hold writers again until it has ended: one
-//     read that never ends pins the WAL, which may then grow, and is
-//     reported (Stats, and a warning log after policy.pinWarning).
+//   - If readers kept it from finishing, writers go on. If a read of ours
+//     that began before the escalation is still open, it pins the WAL:
+//     the checkpointer neither escalates nor brakes writers again until
+//     that read has ended (one read that never ends lets the WAL grow,
+//     and is reported: Stats, and a warning log after
+//     policy.pinWarning). Otherwise the next tick tries again, and after
+//     busyRetries such tries in a row, the next comes after a back-off
+//     (minEscalationBackoff doubling to maxEscalationBackoff) during which
+//     writers do not brake.
 //   - pages waiting >= policy.pages: PASSIVE, which blocks nobody, then,
 //     if it left less than policy.pages behind, a catch-up PASSIVE with
 //     the write lock held, so that the next writer starts the WAL over.
@@ -146,11 +149,12 @@ type checkpointPolicy struct {
 //     busy timeout of zero: an idle TRUNCATE never waits for readers with
 //     the lock held.
 //
-// Bounds: writers wait for a checkpoint's hold at most policy.hold plus
-// the time to copy the frames left (kept small by the PASSIVE
-// checkpoints), and for the brake at most brakeMaxWait; neither wait
-// counts against their lock timeout (the lock's background holds), so a
-// checkpoint never makes a statement fail. Readers never wait.
+// Bounds: writers wait for a checkpoint's hold at most
+// policy.escalationHold plus the time to copy the frames left (kept small
+// by the PASSIVE checkpoints), and for the brake at most brakeMaxWait;
+// neither wait counts against their lock timeout (the lock's background
+// holds), so a checkpoint never makes a statement fail. Readers never
+// wait.
 //
 // Errors are counted and logged and the loop goes on; nothing here is
 // fatal to the database.
@@ -385,7 +389,7 @@ func (cp *checkpointer) unlockWrite() {
 }
 
 // escalate runs a TRUNCATE checkpoint with writers stopped, waiting at
-// most policy.hold for older readers to finish.
+// most policy.escalationHold for older readers to finish.
 // idx is the tick's sample of the WAL (ok: it could be read).
 func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) error {
 	st := &cp.f.stats

@@ -48,9 +48,9 @@ type conn struct {
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
-	locked    rwlock.Mode     // what this connection holds of file.lock (its claims, below)
-	claims    int             // holders sharing held: statements, rows, a transaction
-	lockedBy  uint64          // the goroutine that took held in shared mode (rwlock.Request.GID), or 0
+	locked    rwlock.Mode     // what this connection holds of file.lock, for its claims (claim)
+	claims    int             // claims sharing locked: statements, rows, a transaction
+	lockedBy  uint64          // the goroutine that took locked in shared mode (rwlock.Request.GID), or 0
 	tx        txState         // BeginTx or manual transaction, if any
 	memo      map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed    bool
@@ -231,22 +231,24 @@ func (c *conn) Close() error {
 	return err
 }
 
-// A connection holds its file's lock at most once, on behalf of
-// one or more holders: a statement while it runs, rows that write (or read
+// Claims: a connection holds its file's lock at most once, on behalf of
+// one or more claims: a statement while it runs, rows that write (or read
 // in non-WAL mode) until EOF or Close, a transaction until it ends. Each
-// holder takes one hold and gives back exactly that one; the lock goes back
-// to the file with the last hold. This keeps a statement from giving back a
+// makes one claim and gives back exactly that one; the lock goes back to
+// the file with the last claim. This keeps a statement from giving back a
 // lock that open rows on the same connection still need, and lets a
 // statement run while its own connection's rows hold the lock.
 //
-// Who calls what: hold by the interceptor (lockFor, ConnPrepareContext,
-// askSQLite, ConnBeginTx); unhold by whoever took the hold (settle,
-// lockedRows, tx.end, the deferred releases); releaseAll by conn.Close only.
+// Who calls what: claim by the interceptor (lockFor, ConnPrepareContext,
+// askSQLite, ConnBeginTx); unclaim by whoever made the claim (settle,
+// lockedRows, tx.end, the deferred unclaims); releaseLock by unclaim, and
+// by conn.Close whatever claims are left.
 
-// claim takes a claim of mode for one holder, waiting for the file's lock if
-// the connection does not already claim it in a mode that covers mode. It
-// honours ctx and the lock timeout. what names the holder for
-// _safe_debug.
+// claim makes a claim of mode, taking the file's lock if the connection
+// does not already hold it in a mode that covers mode. It honours ctx and
+// the lock timeout (waiting behind a checkpoint, or the brake, does not
+// count against it). what names the claim for the lock's owner record
+// (lockOwner), which Stats and LockTimeoutError show.
 func (c *conn) claim(ctx context.Context, mode rwlock.Mode, what string) error {
 	switch {
 	case c.locked == rwlock.Exclusive, c.locked == rwlock.Shared && mode == rwlock.Shared:
@@ -309,10 +311,10 @@ func (c *conn) lockError(err error, mode rwlock.Mode, waited time.Duration) erro
 	return fmt.Errorf("sqlite3-safe: waiting for the %s on %s: %w", side, c.file.key, err)
 }
 
-// unclaim gives back one hold; the last one gives the lock back.
+// unclaim gives back one claim; the last one gives the lock back.
 func (c *conn) unclaim() {
 	if c.claims <= 0 {
-		panic("sqlite3-safe: connection gave back a hold it did not have")
+		panic("sqlite3-safe: connection gave back a lock claim it did not make")
 	}
 	c.claims--
 	if c.claims == 0 {
@@ -320,7 +322,7 @@ func (c *conn) unclaim() {
 	}
 }
 
-// releaseLock gives the file's lock back, whatever holds are left.
+// releaseLock gives the file's lock back, whatever claims are left.
 func (c *conn) releaseLock() {
 	if c.locked == rwlock.None {
 		return
@@ -334,12 +336,12 @@ func (c *conn) releaseLock() {
 }
 
 // settle makes the connection's transaction state follow SQLite's after
-// a statement outside a BeginTx transaction; took says whether the
-// statement took a hold of its own. A statement that left SQLite in a
-// transaction hands its hold to it: the connection is in a manual
+// a statement outside a BeginTx transaction; claimed says whether the
+// statement made a claim of its own. A statement that left SQLite in a
+// transaction hands its claim to it: the connection is in a manual
 // transaction, and holds the write lock until SQLite is in autocommit
 // again (after COMMIT, ROLLBACK, the outermost RELEASE, or an error that
-// rolled back), when the transaction's hold is given back.
+// rolled back), when the transaction's claim is given back.
 func (c *conn) settle(claimed bool) {
 	inTx := !c.sc.AutoCommit()
 	switch {
@@ -348,7 +350,7 @@ func (c *conn) settle(claimed bool) {
 		return
 	case !inTx && c.tx == txManual:
 		c.tx = txNone
-		c.unclaim() // the hold the opening statement handed over
+		c.unclaim() // the claim the opening statement handed over
 	}
 	if claimed {
 		c.unclaim()

@@ -162,11 +162,15 @@ func (c *connector) Close() error {
 	return err
 }
 
-func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, error) {
+// connect opens one connection. shareMemory: the connection is one of the
+// connector's pool, so a private in-memory database is the connector's,
+// kept alive by keepAlive; without it (Driver.Open) the connection gets a
+// database of its own.
+func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn, error) {
 	if c.info.passthrough() {
 		return c.d.base.Open(c.dsn)
 	}
-	if keepAlive && c.info.memory == memPrivate {
+	if shareMemory && c.info.memory == memPrivate {
 		if err := c.openKeepAlive(); err != nil {
 			return nil, err
 		}

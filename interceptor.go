@@ -24,8 +24,8 @@ import (
 // (tx.go), the *lockedRows that a locking query returns (rows.go), and the
 // *conn for reset and close (conn.go).
 //
-// Who gives back what (each takes one hold of the connection's lock and
-// gives back that one; the lock goes back with the last, conn.go):
+// Who gives back what (each makes one claim on the connection's lock and
+// gives back that one; the lock goes back with the last, conn.claim):
 //   - an autocommit Exec: the same call, before it returns;
 //   - a Query that holds a lock: the returned *lockedRows, at EOF or Close;
 //   - a BeginTx transaction: its Commit or Rollback (tx.go);
@@ -139,7 +139,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 // start does what a statement outside a BeginTx transaction needs before
 // it runs, for exec and query alike: classify it, refuse what may not run
 // (inside a manual transaction as outside), and outside a transaction take
-// its hold (claimed). On error it holds nothing.
+// its claim (claimed). On error it holds nothing.
 func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Class, claimed bool, err error) {
 	c := i.c
 	cl = sqlclass.Classify(query)

@@ -19,15 +19,16 @@ import (
 // Lock order, for the whole package:
 //
 //	registry.mu  →  a file's rwlock.Lock's own mutex
-//	holder.mu is taken alone.
+//	lockOwner.mu is taken alone.
 //
 // Nothing holds the rwlock's mutex while it takes registry.mu, and no
 // goroutine holds either while it calls into SQLite. A checkpointer is
 // stopped (and waited for) after registry.mu is released. The rwlock.Lock
 // itself (the write lock users see) is not a mutex in that sense: it is
-// held across SQLite calls, by a connection, and released by that
-// connection on every path (see interceptor.go, which is the only code
-// that takes and releases it).
+// held across SQLite calls. A connection takes it only in conn.claim and
+// gives it back only in conn.releaseLock, on every path; the checkpointer
+// takes it as a background holder (checkpointer.lockWrite) around a
+// checkpoint and gives it back when that ends (unlockWrite).
 
 // registry is the per-file lock registry: one fileState per database
 // file per process, shared by every *sql.DB, connector and connection that
@@ -57,7 +58,7 @@ var files = registry{files: make(map[string]*fileState)}
 type fileState struct {
 	key          string // canonical path the first connection used, or "memory:<name>"; immutable. For messages, Stats and the -wal's name
 	lock         rwlock.Lock
-	owner        lockOwner             // who holds lock's exclusive side, when debug is on
+	owner        lockOwner             // what holds lock's exclusive side and since when; where, with debug
 	reads        readTracker           // connections with their open reads (reads.go)
 	pin          pinState              // whether reads pin the WAL, since when
 	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)
@@ -157,13 +158,16 @@ func (f *fileState) sampleWAL(limit int64) {
 	}
 }
 
-// brake holds writers back while the WAL is over its limit, until the
-// checkpointer has tried one escalated checkpoint (or brakeMaxWait has
-// passed). Writers raise it (every brakeSampleEvery writes to the file, a
-// writer stats the -wal file while still holding the lock), so the WAL
-// stays bounded even when the checkpointer goroutine is slow to be
-// scheduled on a loaded machine. It is not raised during the back-off
-// after an escalation that readers kept from finishing.
+// brake holds writers back while the checkpointer catches up with a WAL
+// near its limit. A writer raises it when it finds the -wal file at three
+// quarters of the limit (sampleWAL, while it still holds the write lock),
+// and wakes the checkpointer; later writers wait (waitBrake) until the
+// checkpointer's next tick has tried an escalated checkpoint, or skipped
+// it during a back-off, and released the brake, or until brakeMaxWait has
+// passed. So the WAL stays bounded even when the checkpointer goroutine is
+// slow to be scheduled on a loaded machine. It is not raised while a read
+// pins the WAL, nor during the back-off that follows busyRetries
+// escalations in a row that readers kept from finishing.
 type brake struct {
 	released chan struct{} // closed when writers may go on
 }

@@ -11,6 +11,12 @@ import (
 	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
+// This file runs manual transactions. It is split from conn.go by
+// concern: conn's methods that run transaction control (takeWriteLock,
+// execEach, queryEach) are one mechanism with runOne and the argument
+// helpers below, and prepareOne, which they call, is compiled apart
+// (manualtx_cgo.go, manualtx_nocgo.go).
+
 // Manual transactions (BEGIN, SAVEPOINT, COMMIT, RELEASE, ROLLBACK run as
 // statements on a connection) follow SQLite's own state: after every such
 // statement the connection asks SQLite whether it is in autocommit

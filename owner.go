@@ -12,7 +12,8 @@ import (
 // lockOwner records who holds a file's write lock: what took it (a
 // transaction, a statement, the checkpointer) and since when, always; and
 // where in the caller's code, only with _safe_debug=1 ([WithDebug]), since
-// finding the call site walks the stack. [Stats] shows it, and
+// finding the call site walks the stack (the checkpointer's is always
+// "the background checkpointer"). [Stats] shows it, and
 // [LockTimeoutError] messages name it.
 type lockOwner struct {
 	mu    sync.Mutex // guards following fields
@@ -21,7 +22,8 @@ type lockOwner struct {
 	since time.Time
 }
 
-// set records the current holder; with debug, at the caller's call site.
+// set records what now holds the lock, and since when; with debug also
+// where (the caller's call site).
 func (h *lockOwner) set(what string, debug bool) {
 	site := ""
 	if debug {
@@ -30,7 +32,7 @@ func (h *lockOwner) set(what string, debug bool) {
 	h.setSite(what, site)
 }
 
-// setSite records the current holder.
+// setSite records what now holds the lock, since when, and where.
 func (h *lockOwner) setSite(what, site string) {
 	now := time.Now()
 	h.mu.Lock()
@@ -44,15 +46,16 @@ func (h *lockOwner) clear() {
 	h.mu.Unlock()
 }
 
-// get returns the current holder; what is "" when the lock is free.
+// get returns what holds the lock, where and since when; what is "" when
+// the lock is free.
 func (h *lockOwner) get() (what, site string, since time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.what, h.site, h.since
 }
 
-// now returns the current holder and how long it has held the lock; what
-// is "" when the lock is free.
+// now returns what holds the lock, where, and for how long; what is ""
+// when the lock is free.
 func (h *lockOwner) now() (what, site string, heldFor time.Duration) {
 	what, site, since := h.get()
 	if what == "" {

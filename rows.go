@@ -16,7 +16,7 @@ import (
 type lockedRows struct {
 	driver.Rows
 	c       *conn
-	claimed bool // the query took a hold of its own
+	claimed bool // the query made a lock claim of its own (conn.claim)
 	done    bool // the connection's state is settled
 }
 

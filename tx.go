@@ -13,7 +13,7 @@ import (
 // when the transaction's context ends (it rolls back).
 type tx struct {
 	c              *conn
-	claimed        bool // the transaction holds one of c's holds (conn.hold)
+	claimed        bool // the transaction made one of c's lock claims (conn.claim)
 	resetQueryOnly bool // a read-only transaction set query_only, and turns it off at its end
 }
 
