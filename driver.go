@@ -225,16 +225,6 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 	return &safeConn{c: cn, mw: mw.(safeConnMW)}, nil
 }
 
-// safeConnMW is what sqlmw's connection wrapper implements.
-type safeConnMW = interface {
-	driver.Conn
-	driver.ConnBeginTx
-	driver.ConnPrepareContext
-	driver.ExecerContext
-	driver.QueryerContext
-	driver.Pinger
-}
-
 // startCheckpointer starts f's checkpointer with this connector's driver
 // and DSN, so its connection gets the same VFS, keys and hooks.
 func (c *connector) startCheckpointer(f *fileState) *checkpointer {

@@ -27,6 +27,16 @@ type safeConn struct {
 	mw safeConnMW // sqlmw's wrapper around c
 }
 
+// safeConnMW is what sqlmw's connection wrapper implements.
+type safeConnMW = interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+}
+
 var (
 	_ driver.Conn               = (*safeConn)(nil)
 	_ driver.ConnBeginTx        = (*safeConn)(nil)
