@@ -3,15 +3,15 @@ package sqlite3safe
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 )
 
 // CheckpointMode is a mode of PRAGMA wal_checkpoint
@@ -98,19 +98,15 @@ const (
 	// backs off.
 	busyRetries          = 3
 	maxEscalationBackoff = 500 * time.Millisecond
-	// brakeMaxWait bounds how long a writer waits for the brake: the
-	// escalation's own hold, with room for the checkpointer to be
-	// scheduled. A writer never fails for it; after it, it goes on.
-	brakeMaxWait = DefaultEscalationHold + 100*time.Millisecond
 )
 
 // checkpointPolicy is when the checkpointer acts; fixed at start.
 type checkpointPolicy struct {
-	pages         int64         // PASSIVE at this many pending frames
-	truncateDelay time.Duration // TRUNCATE after writes pause this long
-	hold          time.Duration // the longest an escalation waits for readers with the write lock held
-	walLimit      int64         // escalate when the WAL in use reaches half of this
-	pinWarning    time.Duration // log a read that pins the WAL longer than this
+	pages          int64         // PASSIVE at this many pending frames
+	truncateDelay  time.Duration // TRUNCATE after writes pause this long
+	escalationHold time.Duration // the longest an escalation waits for readers with the write lock held
+	walLimit       int64         // escalate when the WAL in use reaches half of this
+	pinWarning     time.Duration // log a read that pins the WAL longer than this
 }
 
 // checkpointer is the one background checkpoint goroutine of a database
@@ -131,17 +127,20 @@ type checkpointPolicy struct {
 //   - WAL in use at or over half of the WAL limit, or a writer has raised
 //     the brake (it found the -wal file at three quarters of the limit):
 //     escalate. Take the write lock (writers queue behind one
-//     checkpoint), run TRUNCATE with a busy timeout of policy.hold, so it
-//     waits at most that long for the readers whose snapshots are older,
-//     and give the lock back. Readers that began before the escalation
+//     checkpoint), run TRUNCATE with a busy timeout of
+//     policy.escalationHold, so it waits at most that long for the readers
+//     whose snapshots are older, and give the lock back. Readers that began before the escalation
 //     end; readers that begin during it read the database file or the
 //     full WAL, which no longer block it.
-//   - If readers kept it from finishing, writers go on, and the next try
-//     comes after a back-off (50 ms doubling to 500 ms); if the oldest
-//     open read is the one that was already open at the failed try, the
-//     checkpointer does not hold writers again until it has ended: one
-//     read that never ends pins the WAL, which may then grow, and is
-//     reported (Stats, and a warning log after policy.pinWarning).
+//   - If readers kept it from finishing, writers go on. If a read of ours
+//     that began before the escalation is still open, it pins the WAL:
+//     the checkpointer neither escalates nor brakes writers again until
+//     that read has ended (one read that never ends lets the WAL grow,
+//     and is reported: Stats, and a warning log after
+//     policy.pinWarning). Otherwise the next tick tries again, and after
+//     busyRetries such tries in a row, the next comes after a back-off
+//     (minEscalationBackoff doubling to maxEscalationBackoff) during which
+//     writers do not brake.
 //   - pages waiting >= policy.pages: PASSIVE, which blocks nobody, then,
 //     if it left less than policy.pages behind, a catch-up PASSIVE with
 //     the write lock held, so that the next writer starts the WAL over.
@@ -150,11 +149,12 @@ type checkpointPolicy struct {
 //     busy timeout of zero: an idle TRUNCATE never waits for readers with
 //     the lock held.
 //
-// Bounds: writers wait for a checkpoint's hold at most policy.hold plus
-// the time to copy the frames left (kept small by the PASSIVE
-// checkpoints), and for the brake at most brakeMaxWait; neither wait
-// counts against their lock timeout (the lock's background holds), so a
-// checkpoint never makes a statement fail. Readers never wait.
+// Bounds: writers wait for a checkpoint's hold at most
+// policy.escalationHold plus the time to copy the frames left (kept small
+// by the PASSIVE checkpoints), and for the brake at most brakeMaxWait;
+// neither wait counts against their lock timeout (the lock's background
+// holds), so a checkpoint never makes a statement fail. Readers never
+// wait.
 //
 // Errors are counted and logged and the loop goes on; nothing here is
 // fatal to the database.
@@ -373,23 +373,23 @@ func (cp *checkpointer) truncateIdle(ctx context.Context) error {
 // as the holder, so that a writer's messages can say a checkpoint held it.
 func (cp *checkpointer) lockWrite(ctx context.Context, wait time.Duration, what string) error {
 	if wait <= 0 {
-		if !cp.f.lock.tryAcquireReq(lockReq{mode: lockExclusive, bg: true}) {
-			return errTimedOut
+		if !cp.f.lock.TryAcquireReq(rwlock.Request{Mode: rwlock.Exclusive, Background: true}) {
+			return rwlock.ErrTimedOut
 		}
-	} else if _, _, err := cp.f.lock.acquireReq(ctx, lockReq{mode: lockExclusive, bg: true}, wait); err != nil {
+	} else if _, _, err := cp.f.lock.AcquireReq(ctx, rwlock.Request{Mode: rwlock.Exclusive, Background: true}, wait); err != nil {
 		return err
 	}
-	cp.f.holder.setSite(what, "the background checkpointer")
+	cp.f.owner.setSite(what, "the background checkpointer")
 	return nil
 }
 
 func (cp *checkpointer) unlockWrite() {
-	cp.f.holder.clear()
-	cp.f.lock.release(lockExclusive)
+	cp.f.owner.clear()
+	cp.f.lock.Release(rwlock.Exclusive)
 }
 
 // escalate runs a TRUNCATE checkpoint with writers stopped, waiting at
-// most policy.hold for older readers to finish.
+// most policy.escalationHold for older readers to finish.
 // idx is the tick's sample of the WAL (ok: it could be read).
 func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) error {
 	st := &cp.f.stats
@@ -402,14 +402,14 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) err
 		}
 	}
 	if err := cp.lockWrite(ctx, escalateLockWait, "escalated checkpoint"); err != nil {
-		if errors.Is(err, errTimedOut) {
+		if errors.Is(err, rwlock.ErrTimedOut) {
 			st.escalationsNoLock.Add(1) // a long write transaction; next tick
 			return nil
 		}
 		return err
 	}
 	start := time.Now()
-	done, err := cp.checkpoint(ctx, CheckpointTruncate, cp.policy.hold)
+	done, err := cp.checkpoint(ctx, CheckpointTruncate, cp.policy.escalationHold)
 	cp.unlockWrite()
 	held := time.Since(start)
 	cp.log(slog.LevelDebug, "sqlite3-safe: escalated checkpoint", "path", cp.f.key,
@@ -473,7 +473,7 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, wai
 		cp.conn, cp.busyMS = c, -1
 	}
 	if ms := wait.Milliseconds(); ms != cp.busyMS {
-		if _, err := cp.conn.ExecContext(ctx, "PRAGMA busy_timeout="+itoa(ms), nil); err != nil {
+		if _, err := cp.conn.ExecContext(ctx, "PRAGMA busy_timeout="+strconv.FormatInt(ms, 10), nil); err != nil {
 			return false, err
 		}
 		cp.busyMS = ms
@@ -543,38 +543,6 @@ func (cp *checkpointer) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// walIndex is where the checkpointer believes the WAL stands: frames of
-// the current WAL generation, frames of it already copied to the
-// database, page size.
-type walIndex struct {
-	mxFrame   uint32
-	nBackfill uint32
-	pageSize  int64
-}
-
-// bytes is the WAL's length as far as it is in use: header and frames.
-func (w walIndex) bytes() int64 {
-	if w.mxFrame == 0 {
-		return 0
-	}
-	return walHeaderSize + int64(w.mxFrame)*(w.pageSize+walFrameHeaderSize)
-}
-
-func (w walIndex) pending() uint32 {
-	if w.nBackfill >= w.mxFrame {
-		return 0
-	}
-	return w.mxFrame - w.nBackfill
-}
-
 // readIndex samples the WAL without touching a file SQLite locks.
 //
 // sqlite3-safe never opens a descriptor on the database file or its -shm:
@@ -611,184 +579,4 @@ func (cp *checkpointer) noteBackfill(before [2]uint32, ckptFrames int64) {
 		return
 	}
 	cp.backfill = uint32(max(0, min(ckptFrames, int64(^uint32(0)))))
-}
-
-// The WAL file format (https://www.sqlite.org/walformat.html): a 32-byte
-// header (big-endian: magic, version, page size, checkpoint sequence,
-// salt-1, salt-2, checksums), then frames of a 24-byte header (page
-// number, database size, salt-1, salt-2, checksums) and one page.
-const (
-	walHeaderSize      = 32
-	walFrameHeaderSize = 24
-	walMagic           = 0x377f0682 // the low bit selects the checksum byte order
-)
-
-// walHeader is what the checkpointer needs of a -wal file's header.
-type walHeader struct {
-	pageSize int64
-	salts    [2]uint32 // change each time the WAL starts over
-}
-
-// readWAL reads the header of the -wal file at path and counts the frames
-// of its current generation: a frame belongs to it iff its salts equal
-// the header's, and those frames are a prefix of the file (a WAL that
-// starts over overwrites it from the first frame), so a binary search
-// finds the last one. hint is a frame count seen before, tried first.
-// A missing or empty file is an empty WAL. The descriptor is the -wal's,
-// which SQLite never locks; it is closed before readWAL returns.
-//
-// Frames of a transaction not yet committed (or rolled back) count too:
-// this is a sample for a heuristic, like everything the checkpointer
-// decides on.
-func readWAL(path string, hint uint32) (walHeader, uint32, bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return walHeader{}, 0, errors.Is(err, os.ErrNotExist)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return walHeader{}, 0, false
-	}
-	var buf [walHeaderSize]byte
-	if fi.Size() < walHeaderSize {
-		return walHeader{}, 0, true
-	}
-	if _, err := f.ReadAt(buf[:], 0); err != nil {
-		return walHeader{}, 0, errors.Is(err, io.EOF) // truncated meanwhile: empty
-	}
-	be := binary.BigEndian
-	if be.Uint32(buf[0:4])&^1 != walMagic {
-		return walHeader{}, 0, true // not (yet) a WAL header: nothing in it counts
-	}
-	ps := int64(be.Uint32(buf[8:12]))
-	if ps == 1 {
-		ps = 65536
-	}
-	if ps < 512 || ps > 65536 || ps&(ps-1) != 0 {
-		return walHeader{}, 0, false
-	}
-	h := walHeader{pageSize: ps, salts: [2]uint32{be.Uint32(buf[16:20]), be.Uint32(buf[20:24])}}
-	frameSize := ps + walFrameHeaderSize
-	n := uint32(min((fi.Size()-walHeaderSize)/frameSize, int64(^uint32(0))))
-	valid := func(i uint32) bool { // frame i (from 1) has the header's salts
-		var s [8]byte
-		if _, err := f.ReadAt(s[:], walHeaderSize+int64(i-1)*frameSize+8); err != nil {
-			return false
-		}
-		return be.Uint32(s[0:4]) == h.salts[0] && be.Uint32(s[4:8]) == h.salts[1]
-	}
-	if n == 0 || valid(n) {
-		return h, n, true // the common case: the file ends with current frames
-	}
-	lo, hi := uint32(0), n-1 // frames 1..lo are current, frames after hi are not
-	if hint > 0 && hint <= hi {
-		if valid(hint) {
-			lo = hint
-		} else {
-			hi = hint - 1
-		}
-	}
-	for lo < hi {
-		mid := lo + (hi-lo+1)/2
-		if valid(mid) {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return h, lo, true
-}
-
-// brake holds writers back while the WAL is over its limit, until the
-// checkpointer has tried one escalated checkpoint (or brakeMaxWait has
-// passed). Writers raise it (every brakeSampleEvery writes to the file, a
-// writer stats the -wal file while still holding the lock), so the WAL
-// stays bounded even when the checkpointer goroutine is slow to be
-// scheduled on a loaded machine. It is not raised during the back-off
-// after an escalation that readers kept from finishing.
-type brake struct {
-	released chan struct{} // closed when writers may go on
-}
-
-// brakeSampleEvery is how many write-lock releases on a file come between
-// two looks at the -wal file's size (a stat).
-const brakeSampleEvery = 16
-
-// raiseBrake holds writers back and wakes the checkpointer.
-func (f *fileState) raiseBrake() {
-	if f.pinned.Load() || time.Now().UnixNano() < f.noBrakeUntil.Load() {
-		return
-	}
-	if f.brake.Load() == nil {
-		f.brake.CompareAndSwap(nil, &brake{released: make(chan struct{})})
-		f.stats.brakes.Add(1)
-	}
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
-}
-
-// releaseBrake lets writers go on. Only the checkpointer calls it.
-func (f *fileState) releaseBrake() {
-	if b := f.brake.Swap(nil); b != nil {
-		close(b.released)
-	}
-}
-
-// waitBrake holds a writer back while the brake is on, at most
-// brakeMaxWait: a checkpoint never makes a writer fail, so after that it
-// goes on. It returns how long it waited, and an error only if ctx ended.
-func (f *fileState) waitBrake(ctx context.Context) (time.Duration, error) {
-	b := f.brake.Load()
-	if b == nil {
-		return 0, nil
-	}
-	start := time.Now()
-	t := time.NewTimer(brakeMaxWait)
-	defer t.Stop()
-	select {
-	case <-b.released:
-	case <-t.C:
-	case <-ctx.Done():
-		return time.Since(start), ctx.Err()
-	}
-	return time.Since(start), nil
-}
-
-// fileStats are the counters behind [FileStats]; all atomics.
-type fileStats struct {
-	ckptByMode        [numCheckpointModes]atomic.Int64
-	ckptBusy          atomic.Int64
-	ckptErrors        atomic.Int64
-	frames            atomic.Int64
-	escalationsDone   atomic.Int64
-	escalationsBusy   atomic.Int64
-	escalationsNoLock atomic.Int64
-	escalationsFailed atomic.Int64
-	brakes            atomic.Int64
-	brakeWaits        atomic.Int64
-	brakeWaitMax      atomic.Int64 // nanoseconds
-	walBytes          atomic.Int64
-	maxWALBytes       atomic.Int64
-}
-
-func (s *fileStats) recordWAL(n int64) {
-	s.walBytes.Store(n)
-	storeMax(&s.maxWALBytes, n)
-}
-
-func (s *fileStats) recordBrakeWait(d time.Duration) {
-	s.brakeWaits.Add(1)
-	storeMax(&s.brakeWaitMax, int64(d))
-}
-
-func storeMax(a *atomic.Int64, n int64) {
-	for {
-		old := a.Load()
-		if n <= old || a.CompareAndSwap(old, n) {
-			return
-		}
-	}
 }

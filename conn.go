@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
+	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
 // txState is where a connection is with respect to transactions.
@@ -37,7 +40,7 @@ type conn struct {
 	wal         bool          // immutable: the journal is WAL (checkpoints)
 	lockReads   bool          // immutable: readers take the shared side (non-WAL or shared cache: SQLite would report SQLITE_LOCKED)
 	queryOnly   bool          // immutable: the DSN set _query_only, so read-only transactions leave it alone
-	debug       bool          // immutable: record the lock holder (holder.go)
+	debug       bool          // immutable: record where the lock owner took the lock (owner.go)
 	logger      *slog.Logger  // immutable; nil logs nothing
 	slowWait    time.Duration // immutable: lock waits over this are logged
 	brakeLimit  int64         // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
@@ -46,14 +49,14 @@ type conn struct {
 	waits       busyWait      // makes waits for other processes end with the context (busywait_cgo.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
-	held      lockMode        // what this connection holds of file.lock (hold.go)
-	holds     int             // holders sharing held: statements, rows, a transaction
-	heldBy    uint64          // the goroutine that took held in shared mode (lock.go's acquireAs), or 0
+	locked    rwlock.Mode     // what this connection holds of file.lock, for its claims (claim)
+	claims    int             // claims sharing locked: statements, rows, a transaction
+	lockedBy  uint64          // the goroutine that took locked in shared mode (rwlock.Request.GID), or 0
 	tx        txState         // BeginTx or manual transaction, if any
 	memo      map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed    bool
-	openReads int            // reads open on the connection (reads.go)
-	freeRows  []*trackedRows // wrappers for reuse (reads.go)
+	openReads int            // reads open on the connection (readBegan, readEnded)
+	freeRows  []*trackedRows // wrappers for reuse (trackRead)
 }
 
 var (
@@ -112,7 +115,7 @@ func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err er
 		// journal_size_limit truncates the WAL back to this size after a
 		// checkpoint; walLimit was validated as a positive integer. With
 		// the background checkpointer running, no commit checkpoints.
-		q := "PRAGMA journal_size_limit=" + itoa(d.cfg.walLimit)
+		q := "PRAGMA journal_size_limit=" + strconv.FormatInt(d.cfg.walLimit, 10)
 		if d.cfg.checkpoints {
 			q += "; PRAGMA wal_autocheckpoint=0"
 		}
@@ -194,7 +197,7 @@ func (c *conn) Ping(ctx context.Context) error {
 // database/sql closes it, which rolls the transaction back and gives the
 // lock back (Close).
 func (c *conn) IsValid() bool {
-	return !c.closed && c.tx == txNone && c.held == lockNone
+	return !c.closed && c.tx == txNone && c.locked == rwlock.None
 }
 
 // ResetSession is called before a pooled connection is reused; it refuses
@@ -221,7 +224,7 @@ func (c *conn) Close() error {
 	}
 	c.waits.close()
 	err := c.sc.Close()
-	c.releaseAll()
+	c.releaseLock()
 	c.tx = txNone
 	if c.trackReads {
 		c.file.reads.remove(c)
@@ -230,28 +233,211 @@ func (c *conn) Close() error {
 	return err
 }
 
-// sampleWAL looks at the -wal file's size (a stat: no file descriptor, see
-// checkpoint.go on why) every brakeSampleEvery writes to the file (from
-// any connection), while the write lock is still held, and raises the
-// file's brake once the WAL reaches three quarters of its limit: the
-// writes that land before the brake holds them must still fit under it.
-func (c *conn) sampleWAL() {
-	if c.brakeLimit == 0 || c.file.writes.Add(1)%brakeSampleEvery != 0 {
-		return
+// Claims: a connection holds its file's lock at most once, on behalf of
+// one or more claims: a statement while it runs, rows that write (or read
+// in non-WAL mode) until EOF or Close, a transaction until it ends. Each
+// makes one claim and gives back exactly that one; the lock goes back to
+// the file with the last claim. This keeps a statement from giving back a
+// lock that open rows on the same connection still need, and lets a
+// statement run while its own connection's rows hold the lock.
+//
+// Who calls what: claim by the interceptor (lockFor, ConnPrepareContext,
+// askSQLite, ConnBeginTx); unclaim by whoever made the claim (settle,
+// lockedRows, tx.end, the deferred unclaims); releaseLock by unclaim, and
+// by conn.Close whatever claims are left.
+
+// claim makes a claim of mode, taking the file's lock if the connection
+// does not already hold it in a mode that covers mode. It honours ctx and
+// the lock timeout (waiting behind a checkpoint, or the brake, does not
+// count against it). what names the claim for the lock's owner record
+// (lockOwner), which Stats and LockTimeoutError show.
+func (c *conn) claim(ctx context.Context, mode rwlock.Mode, what string) error {
+	switch {
+	case c.locked == rwlock.Exclusive, c.locked == rwlock.Shared && mode == rwlock.Shared:
+		c.claims++
+		return nil
+	case c.locked == rwlock.Shared:
+		// Rows of this connection hold the shared side (non-WAL mode);
+		// waiting for the exclusive side would be waiting for ourselves.
+		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout,
+			Holder: "held by this connection's own open rows: close them before writing"}
 	}
-	if fileSize(c.file.key+"-wal") >= c.brakeLimit/4*3 {
-		c.file.raiseBrake()
+	var braked time.Duration
+	if mode == rwlock.Exclusive {
+		// The WAL is over its limit: wait for the checkpoint, a bounded
+		// wait that does not count against the lock timeout (waitBrake).
+		var err error
+		if braked, err = c.file.waitBrake(ctx); err != nil {
+			return c.lockError(err, mode, braked)
+		}
+		if braked > 0 {
+			c.file.stats.recordBrakeWait(braked)
+		}
+	}
+	// The lock timeout counts only time behind other statements and
+	// transactions: a checkpoint's hold is waited out whatever the timeout.
+	var gid uint64
+	if mode == rwlock.Shared {
+		gid = rwlock.GoroutineID() // a nested read by this goroutine never queues
+	}
+	waited, _, err := c.file.lock.AcquireReq(ctx, rwlock.Request{Mode: mode, GID: gid, MaxWaiters: c.maxWaiters}, c.lockTimeout)
+	waited += braked
+	if err != nil {
+		return c.lockError(err, mode, waited)
+	}
+	c.locked, c.claims, c.lockedBy = mode, 1, gid
+	if mode == rwlock.Exclusive {
+		c.file.owner.set(what, c.debug)
+	}
+	if waited > c.slowWait && c.logger != nil {
+		c.logger.Warn("sqlite3-safe: slow lock wait", "path", c.file.key, "waited", waited, "what", what)
+	}
+	return nil
+}
+
+// lockError turns a failed wait for mode into the error the caller gets.
+func (c *conn) lockError(err error, mode rwlock.Mode, waited time.Duration) error {
+	if errors.Is(err, rwlock.ErrQueueFull) {
+		queued, _ := c.file.lock.Queue()
+		return &LockTimeoutError{Path: c.file.key, Timeout: c.lockTimeout, Queued: queued, QueueFull: true}
+	}
+	if errors.Is(err, rwlock.ErrTimedOut) {
+		queued, _ := c.file.lock.Queue()
+		return &LockTimeoutError{Path: c.file.key, Waited: waited, Timeout: c.lockTimeout,
+			Holder: c.file.owner.describe(), Queued: queued, Read: mode == rwlock.Shared}
+	}
+	side := "write lock"
+	if mode == rwlock.Shared {
+		side = "lock for reading"
+	}
+	return fmt.Errorf("sqlite3-safe: waiting for the %s on %s: %w", side, c.file.key, err)
+}
+
+// unclaim gives back one claim; the last one gives the lock back.
+func (c *conn) unclaim() {
+	if c.claims <= 0 {
+		panic("sqlite3-safe: connection gave back a lock claim it did not make")
+	}
+	c.claims--
+	if c.claims == 0 {
+		c.releaseLock()
 	}
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// releaseLock gives the file's lock back, whatever claims are left.
+func (c *conn) releaseLock() {
+	if c.locked == rwlock.None {
+		return
+	}
+	if c.locked == rwlock.Exclusive {
+		c.file.owner.clear()
+		c.file.sampleWAL(c.brakeLimit)
+	}
+	c.file.lock.ReleaseAs(c.locked, c.lockedBy)
+	c.locked, c.claims, c.lockedBy = rwlock.None, 0, 0
+}
+
+// settle makes the connection's transaction state follow SQLite's after
+// a statement outside a BeginTx transaction; claimed says whether the
+// statement made a claim of its own. A statement that left SQLite in a
+// transaction hands its claim to it: the connection is in a manual
+// transaction, and holds the write lock until SQLite is in autocommit
+// again (after COMMIT, ROLLBACK, the outermost RELEASE, or an error that
+// rolled back), when the transaction's claim is given back.
+func (c *conn) settle(claimed bool) {
+	inTx := !c.sc.AutoCommit()
+	switch {
+	case inTx && c.tx == txNone && claimed && c.locked == rwlock.Exclusive:
+		c.tx = txManual
+		return
+	case !inTx && c.tx == txManual:
+		c.tx = txNone
+		c.unclaim() // the claim the opening statement handed over
+	}
+	if claimed {
+		c.unclaim()
+	}
+}
+
+// refuse returns the error for a statement that may not run here.
+func (c *conn) refuse(cl sqlclass.Class) error {
+	if cl.Forbidden != "" && c.wal {
+		return fmt.Errorf("sqlite3-safe: refused: %s; open the database with _safe=off to manage it yourself", cl.Forbidden)
+	}
+	return nil
+}
+
+// refuseInTx refuses, inside a BeginTx transaction, what is refused
+// outside one (a PRAGMA that leaves WAL or locks other connections out).
+// Only a text that holds the word PRAGMA is classified, so the common
+// statement pays one scan for a byte, not a classification.
+func (c *conn) refuseInTx(query string) error {
+	if !c.wal || !sqlclass.MayBePragma(query) {
+		return nil
+	}
+	return c.refuse(sqlclass.Classify(query))
+}
+
+// memoLimit bounds conn.memo, the per-connection record of what SQLite
+// said about statements the text alone could not class.
+const memoLimit = 256
+
+// remember records SQLite's answer for query: whether it may write.
+func (c *conn) remember(query string, write bool) {
+	if c.memo == nil || len(c.memo) >= memoLimit {
+		c.memo = make(map[string]bool)
+	}
+	c.memo[query] = write
+}
+
+// readBegan notes a read that begins on c. The first open read of the
+// connection publishes its mark; later ones only count.
+func (c *conn) readBegan(query string) {
+	c.openReads++
+	if c.openReads > 1 {
+		return
+	}
+	r := openRead{since: time.Now(), query: query}
+	if c.debug {
+		r.site = callSite()
+	}
+	c.read.set(r)
+}
+
+// readEnded notes the end of one of c's open reads; with the last one the
+// mark goes. (With several reads open on one connection the mark is the
+// first one's until all have ended: an over-estimate, never an
+// under-estimate, of how long the connection has held a snapshot.)
+func (c *conn) readEnded() {
+	if c.openReads <= 0 {
+		return
+	}
+	c.openReads--
+	if c.openReads == 0 {
+		c.read.set(openRead{})
+	}
+}
+
+// trackRead wraps rows of a read that began on c.
+func (c *conn) trackRead(query string, rows driver.Rows) driver.Rows {
+	c.readBegan(query)
+	var r *trackedRows
+	if n := len(c.freeRows); n > 0 {
+		r = c.freeRows[n-1]
+		c.freeRows = c.freeRows[:n-1]
+	} else {
+		r = &trackedRows{c: c}
+	}
+	r.Rows, r.done = rows, false
+	return r
+}
 
 // armWait makes the wait of a statement that took the write lock for
 // SQLite's write lock, which another process may hold, end with ctx; the
 // caller passes the result to c.waits.disarm once the statement has its
 // first result. In-memory databases have no other process.
-func (c *conn) armWait(ctx context.Context, took bool) (armed bool) {
-	if !took || !c.wal || c.held != lockExclusive {
+func (c *conn) armWait(ctx context.Context, claimed bool) (armed bool) {
+	if !claimed || !c.wal || c.locked != rwlock.Exclusive {
 		return false
 	}
 	return c.waits.arm(ctx)

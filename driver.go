@@ -123,8 +123,6 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 	return c, nil
 }
 
-func (d *dsnInfo) passthrough() bool { return d.cfg.passthrough }
-
 // connector opens connections for one DSN. It is safe for concurrent use
 // by multiple goroutines.
 type connector struct {
@@ -164,12 +162,16 @@ func (c *connector) Close() error {
 	return err
 }
 
-func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, error) {
+// connect opens one connection. shareMemory: the connection is one of the
+// connector's pool, so a private in-memory database is the connector's,
+// kept alive by keepAlive; without it (Driver.Open) the connection gets a
+// database of its own.
+func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn, error) {
 	if c.info.passthrough() {
 		return c.d.base.Open(c.dsn)
 	}
-	if keepAlive && c.info.memory == memPrivate {
-		if err := c.holdMemory(); err != nil {
+	if shareMemory && c.info.memory == memPrivate {
+		if err := c.openKeepAlive(); err != nil {
 			return nil, err
 		}
 	}
@@ -224,16 +226,6 @@ func (c *connector) connect(ctx context.Context, keepAlive bool) (driver.Conn, e
 	return &safeConn{c: cn, mw: mw.(safeConnMW)}, nil
 }
 
-// safeConnMW is what sqlmw's connection wrapper implements.
-type safeConnMW = interface {
-	driver.Conn
-	driver.ConnBeginTx
-	driver.ConnPrepareContext
-	driver.ExecerContext
-	driver.QueryerContext
-	driver.Pinger
-}
-
 // startCheckpointer starts f's checkpointer with this connector's driver
 // and DSN, so its connection gets the same VFS, keys and hooks.
 func (c *connector) startCheckpointer(f *fileState) *checkpointer {
@@ -246,11 +238,11 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 	}
 	cfg := c.info.cfg
 	return startCheckpointer(f, open, checkpointPolicy{
-		pages:         cfg.ckptPages,
-		truncateDelay: DefaultTruncateDelay,
-		hold:          DefaultEscalationHold,
-		walLimit:      cfg.walLimit,
-		pinWarning:    cfg.pinWarning,
+		pages:          cfg.ckptPages,
+		truncateDelay:  DefaultTruncateDelay,
+		escalationHold: DefaultEscalationHold,
+		walLimit:       cfg.walLimit,
+		pinWarning:     cfg.pinWarning,
 	}, cfg.logger)
 }
 
@@ -265,9 +257,9 @@ func asSQLiteConn(raw driver.Conn) (sqliteConn, error) {
 	return sc, nil
 }
 
-// holdMemory opens the connection that keeps a private in-memory database
+// openKeepAlive opens the connection that keeps a private in-memory database
 // alive while the pool's own connections come and go.
-func (c *connector) holdMemory() error {
+func (c *connector) openKeepAlive() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -38,6 +38,10 @@ func (d *dsnInfo) sqliteDSN() string {
 	return d.path + "?" + strings.Join(d.params, "&")
 }
 
+// passthrough reports a DSN that sqlite3-safe hands to go-sqlite3 untouched
+// (_safe=off, [WithPassthrough] or SQLITE3_SAFE=off).
+func (d *dsnInfo) passthrough() bool { return d.cfg.passthrough }
+
 // maxStmtCache bounds _safe_stmt_cache.
 const maxStmtCache = 1 << 16
 

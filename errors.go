@@ -19,14 +19,6 @@ import (
 //	if errors.As(err, &se) && se.Code == sqlite3.ErrBusy { ... }
 var ErrLockTimeout = errors.New("sqlite3-safe: timed out waiting for the write lock")
 
-// errTimedOut is what rwLock.acquire returns when its timeout passes; the
-// interceptor turns it into a *LockTimeoutError, which knows the file.
-var errTimedOut = errors.New("sqlite3-safe: lock wait timed out")
-
-// errQueueFull is what rwLock.acquireReq returns when the queue is at
-// its bound; the interceptor turns it into a *LockTimeoutError.
-var errQueueFull = errors.New("sqlite3-safe: lock queue full")
-
 // LockTimeoutError describes a lock wait that ran out: for the write lock,
 // or (Read) for the shared side that readers take on databases that are not
 // WAL (in-memory, shared cache). It matches

@@ -3,6 +3,8 @@ package sqlite3safe
 import (
 	"context"
 	"database/sql/driver"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
 // safeConn is the connection database/sql holds. Statements that need
@@ -23,6 +25,16 @@ import (
 type safeConn struct {
 	c  *conn      // the state; also sqlmw's parent
 	mw safeConnMW // sqlmw's wrapper around c
+}
+
+// safeConnMW is what sqlmw's connection wrapper implements.
+type safeConnMW = interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
 }
 
 var (
@@ -63,7 +75,7 @@ func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver
 		}
 		return s.c.sc.QueryContext(ctx, query, args)
 	}
-	if s.c.tx == txNone && !s.c.lockReads && classify(query).plainRead() {
+	if s.c.tx == txNone && !s.c.lockReads && sqlclass.Classify(query).PlainRead() {
 		rows, err := s.c.sc.QueryContext(ctx, query, args)
 		if err != nil || !s.c.trackReads {
 			return rows, err
@@ -103,28 +115,3 @@ func (s *safeConn) IsValid() bool { return s.c.IsValid() }
 
 // Close: see conn.Close.
 func (s *safeConn) Close() error { return s.mw.Close() }
-
-// plainRead reports a statement that needs no lock in WAL mode and leaves
-// the transaction state alone.
-func (cl class) plainRead() bool { return !cl.write && !cl.ask && !cl.txControl }
-
-// refuseInTx refuses, inside a BeginTx transaction, what is refused
-// outside one (a PRAGMA that leaves WAL or locks other connections out).
-// Only a text that holds the word PRAGMA is classified, so the common
-// statement pays one scan for a byte, not a classification.
-func (c *conn) refuseInTx(query string) error {
-	if !c.wal || !mayBePragma(query) {
-		return nil
-	}
-	return c.refuse(classify(query))
-}
-
-// mayBePragma reports whether query holds "pragma" in any case.
-func mayBePragma(query string) bool {
-	for i := 0; i+6 <= len(query); i++ {
-		if ch := query[i]; (ch == 'p' || ch == 'P') && eq(query[i:i+6], "PRAGMA") {
-			return true
-		}
-	}
-	return false
-}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 
 	"github.com/ngrok/sqlmw"
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
+	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
 
 // interceptor is the sqlmw.Interceptor of one connection: every connection
@@ -23,8 +24,8 @@ import (
 // (tx.go), the *lockedRows that a locking query returns (rows.go), and the
 // *conn for reset and close (conn.go).
 //
-// Who gives back what (each takes one hold of the connection's lock and
-// gives back that one; the lock goes back with the last, hold.go):
+// Who gives back what (each makes one claim on the connection's lock and
+// gives back that one; the lock goes back with the last, conn.claim):
 //   - an autocommit Exec: the same call, before it returns;
 //   - a Query that holds a lock: the returned *lockedRows, at EOF or Close;
 //   - a BeginTx transaction: its Commit or Rollback (tx.go);
@@ -37,10 +38,6 @@ type interceptor struct {
 }
 
 var _ sqlmw.Interceptor = (*interceptor)(nil)
-
-// memoLimit bounds conn.memo, the per-connection record of what SQLite
-// said about statements the text alone could not class.
-const memoLimit = 256
 
 // ConnExecContext runs db.Exec (and tx.Exec inside a manual transaction).
 func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerContext, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -67,22 +64,22 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 		// at all, when it was prepared.
 		return run(query)
 	}
-	cl, took, err := i.start(ctx, query)
+	cl, claimed, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	var res driver.Result
-	armed := c.armWait(ctx, took)
+	armed := c.armWait(ctx, claimed)
 	switch {
-	case onConn && cl.txControl && !cl.plainBegin && canSplit:
+	case onConn && cl.TxControl && !cl.PlainBegin && canSplit:
 		res, err = c.execEach(ctx, query, args)
-	case cl.txControl:
+	case cl.TxControl:
 		res, err = runOne(ctx, c, query, onConn, run)
 	default:
 		res, err = run(query)
 	}
 	c.waits.disarm(armed)
-	c.settle(took)
+	c.settle(claimed)
 	return res, waitError(ctx, err)
 }
 
@@ -112,26 +109,26 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	if c.tx == txWrite || c.tx == txReadOnly {
 		return run(query) // as in exec
 	}
-	cl, took, err := i.start(ctx, query)
+	cl, claimed, err := i.start(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	var rows driver.Rows
-	armed := c.armWait(ctx, took)
+	armed := c.armWait(ctx, claimed)
 	switch {
-	case onConn && cl.txControl && !cl.plainBegin && canSplit:
+	case onConn && cl.TxControl && !cl.PlainBegin && canSplit:
 		rows, err = c.queryEach(ctx, query, args)
-	case cl.txControl:
+	case cl.TxControl:
 		rows, err = runOne(ctx, c, query, onConn, run)
 	default:
 		rows, err = run(query)
 	}
 	c.waits.disarm(armed)
 	if err != nil || rows == nil {
-		c.settle(took)
+		c.settle(claimed)
 		return rows, waitError(ctx, err)
 	}
-	if !took && c.tx != txManual {
+	if !claimed && c.tx != txManual {
 		if c.trackReads && c.tx == txNone {
 			return c.trackRead(query, rows), nil // a read: the checkpointer wants to know it is open
 		}
@@ -140,16 +137,16 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	// In a manual transaction a later step may still end it (an error
 	// that rolls back), so the state is read again at EOF or Close.
 	c.settle(false)
-	return &lockedRows{Rows: rows, c: c, took: took}, nil
+	return &lockedRows{Rows: rows, c: c, claimed: claimed}, nil
 }
 
 // start does what a statement outside a BeginTx transaction needs before
 // it runs, for exec and query alike: classify it, refuse what may not run
 // (inside a manual transaction as outside), and outside a transaction take
-// its hold (took). On error it holds nothing.
-func (i *interceptor) start(ctx context.Context, query string) (cl class, took bool, err error) {
+// its claim (claimed). On error it holds nothing.
+func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Class, claimed bool, err error) {
 	c := i.c
-	cl = classify(query)
+	cl = sqlclass.Classify(query)
 	if err := c.refuse(cl); err != nil {
 		return cl, false, err
 	}
@@ -160,7 +157,7 @@ func (i *interceptor) start(ctx context.Context, query string) (cl class, took b
 	if err != nil {
 		return cl, false, err
 	}
-	return cl, mode != lockNone, nil
+	return cl, mode != rwlock.None, nil
 }
 
 // ConnPrepareContext prepares a statement. In non-WAL mode compiling reads
@@ -169,21 +166,21 @@ func (i *interceptor) start(ctx context.Context, query string) (cl class, took b
 // its executions.
 func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.ConnPrepareContext, query string) (context.Context, driver.Stmt, error) {
 	c := i.c
-	cl := classify(query)
+	cl := sqlclass.Classify(query)
 	if err := c.refuse(cl); err != nil {
 		return ctx, nil, err
 	}
 	if c.lockReads && c.tx == txNone {
-		if err := c.hold(ctx, lockShared, ""); err != nil {
+		if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
 			return ctx, nil, err
 		}
-		defer c.unhold()
+		defer c.unclaim()
 	}
 	stmt, err := parent.PrepareContext(ctx, query)
 	if err != nil {
 		return ctx, nil, err
 	}
-	if ss, ok := stmt.(readonlyStmt); ok && cl.ask {
+	if ss, ok := stmt.(readonlyStmt); ok && cl.Ask {
 		c.remember(query, !ss.Readonly())
 	}
 	return ctx, stmt, nil
@@ -202,9 +199,9 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		return ctx, nil, errors.New("sqlite3-safe: BeginTx on a connection already in a transaction")
 	}
 	if opts.ReadOnly {
-		took := c.lockReads
-		if took {
-			if err := c.hold(ctx, lockShared, ""); err != nil {
+		claimed := c.lockReads
+		if claimed {
+			if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
 				return ctx, nil, err
 			}
 		}
@@ -214,8 +211,8 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		if setQueryOnly {
 			v, err := queryString(ctx, c.sc, "PRAGMA query_only")
 			if err != nil {
-				if took {
-					c.unhold()
+				if claimed {
+					c.unclaim()
 				}
 				return ctx, nil, err
 			}
@@ -229,8 +226,8 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 			if setQueryOnly {
 				_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 			}
-			if took {
-				c.unhold()
+			if claimed {
+				c.unclaim()
 			}
 			return ctx, nil, err
 		}
@@ -238,49 +235,49 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		if c.trackReads {
 			c.readBegan("read-only transaction")
 		}
-		return ctx, &tx{c: c, held: took, resetQueryOnly: setQueryOnly}, nil
+		return ctx, &tx{c: c, claimed: claimed, resetQueryOnly: setQueryOnly}, nil
 	}
-	if err := c.hold(ctx, lockExclusive, "transaction begun"); err != nil {
+	if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
 	armed := c.armWait(ctx, true)
 	_, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil)
 	c.waits.disarm(armed)
 	if err != nil {
-		c.unhold()
+		c.unclaim()
 		return ctx, nil, waitError(ctx, err)
 	}
 	c.tx = txWrite
-	return ctx, &tx{c: c, held: true}, nil
+	return ctx, &tx{c: c, claimed: true}, nil
 }
 
 // lockFor takes what a statement of class cl needs outside a transaction:
 // the exclusive side for a write, the shared side for a read in non-WAL
 // mode, nothing for a read in WAL mode (readers never wait for writers there).
-func (i *interceptor) lockFor(ctx context.Context, cl class, query string) (lockMode, error) {
+func (i *interceptor) lockFor(ctx context.Context, cl sqlclass.Class, query string) (rwlock.Mode, error) {
 	c := i.c
-	write := cl.write
-	if cl.ask {
+	write := cl.Write
+	if cl.Ask {
 		var err error
 		if write, err = i.askSQLite(ctx, query); err != nil {
-			return lockNone, err
+			return rwlock.None, err
 		}
 	}
-	mode := lockNone
+	mode := rwlock.None
 	switch {
 	case write:
-		mode = lockExclusive
+		mode = rwlock.Exclusive
 	case c.lockReads:
-		mode = lockShared
+		mode = rwlock.Shared
 	default:
-		return lockNone, nil
+		return rwlock.None, nil
 	}
 	what := "statement"
-	if cl.txControl {
+	if cl.TxControl {
 		what = "manual transaction begun"
 	}
-	if err := c.hold(ctx, mode, what); err != nil {
-		return lockNone, err
+	if err := c.claim(ctx, mode, what); err != nil {
+		return rwlock.None, err
 	}
 	return mode, nil
 }
@@ -296,10 +293,10 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	}
 	if c.lockReads {
 		// Compiling reads the schema (see ConnPrepareContext).
-		if err := c.hold(ctx, lockShared, ""); err != nil {
+		if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
 			return false, err
 		}
-		defer c.unhold()
+		defer c.unclaim()
 	}
 	stmt, err := c.sc.PrepareContext(ctx, query)
 	if err != nil {
@@ -310,41 +307,4 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 	_ = stmt.Close()
 	c.remember(query, write)
 	return write, nil
-}
-
-// settle makes the connection's transaction state follow SQLite's after
-// a statement outside a BeginTx transaction; took says whether the
-// statement took a hold of its own. A statement that left SQLite in a
-// transaction hands its hold to it: the connection is in a manual
-// transaction, and holds the write lock until SQLite is in autocommit
-// again (after COMMIT, ROLLBACK, the outermost RELEASE, or an error that
-// rolled back), when the transaction's hold is given back.
-func (c *conn) settle(took bool) {
-	inTx := !c.sc.AutoCommit()
-	switch {
-	case inTx && c.tx == txNone && took && c.held == lockExclusive:
-		c.tx = txManual
-		return
-	case !inTx && c.tx == txManual:
-		c.tx = txNone
-		c.unhold() // the hold the opening statement handed over
-	}
-	if took {
-		c.unhold()
-	}
-}
-
-// refuse returns the error for a statement that may not run here.
-func (c *conn) refuse(cl class) error {
-	if cl.forbidden != "" && c.wal {
-		return fmt.Errorf("sqlite3-safe: refused: %s; open the database with _safe=off to manage it yourself", cl.forbidden)
-	}
-	return nil
-}
-
-func (c *conn) remember(query string, write bool) {
-	if c.memo == nil || len(c.memo) >= memoLimit {
-		c.memo = make(map[string]bool)
-	}
-	c.memo[query] = write
 }

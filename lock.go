@@ -1,444 +1,34 @@
 package sqlite3safe
 
 import (
-	"bytes"
-	"container/list"
 	"context"
 	"os"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 )
+
+// This file is the per-file lock registry: the registry, the fileState
+// of one database file that every connection to it shares, and that
+// state's parts (the brake, the counters, the pin). The lock itself is
+// internal/rwlock; the checkpointer that reads and writes this state is
+// checkpoint.go.
 
 // Lock order, for the whole package:
 //
-//	registry.mu  →  rwLock.mu
-//	holder.mu is taken alone.
+//	registry.mu  →  a file's rwlock.Lock's own mutex
+//	lockOwner.mu is taken alone.
 //
-// Nothing holds an rwLock.mu while it takes registry.mu, and no goroutine
-// holds either while it calls into SQLite. A checkpointer is stopped (and
-// waited for) after registry.mu is released. The rwLock itself (the write lock
-// users see) is not a mutex in that sense: it is held across SQLite calls, by
-// a connection, and released by that connection on every path (see
-// interceptor.go, which is the only code that takes and releases it).
-
-// lockMode is what a connection holds of a file's rwLock.
-type lockMode uint8
-
-const (
-	lockNone      lockMode = iota
-	lockShared             // readers, on databases that are not WAL (in-memory, shared cache)
-	lockExclusive          // the one writer
-)
-
-// rwLock is a reader/writer lock whose waits honour a context and a
-// timeout. In WAL mode only the exclusive side is used: it is the per-file
-// write lock. In non-WAL mode readers take the shared side.
-//
-// Who goes first:
-//   - A read asked for by a goroutine that already holds the shared side
-//     (the N+1 pattern: its rows are open and it runs one more query per
-//     row) is granted at once, even if writers are queued. Such a read must
-//     never wait for a writer that is itself waiting for that goroutine's
-//     rows to close: the wait could only end in the lock timeout. Holders
-//     are known by goroutine (see acquireAs); a read that takes the shared
-//     side on behalf of another goroutine's open rows (rows handed to
-//     worker goroutines, one per row) is not recognised and queues.
-//   - Fairness is bounded, not strict, as in sync.Mutex. A request that
-//     finds the lock free may take it even if others are queued (so one
-//     writer can commit back to back without a goroutine switch per
-//     commit), but once the first queued request has waited longer than
-//     starveAfter (1 ms), the lock is handed to queued requests in arrival
-//     order, and nothing arriving later takes it first. A release wakes the
-//     first queued request; if it finds the lock taken by a later arrival,
-//     it waits on, and is served once its wait passes starveAfter. So no
-//     request waits more than starveAfter plus the holds that began before
-//     it crossed that bound, and no writer starves.
-//
-// What remains for a writer: it waits for the readers that hold the shared
-// side when it arrives, and for the nested reads those same goroutines run
-// before they close their rows; a goroutine that keeps its rows open and
-// keeps reading holds it off for as long as it does so, up to the writer's
-// lock timeout (then ErrLockTimeout).
-//
-// Background holds: the checkpointer takes the exclusive side as a
-// background holder. Time the lock spends held by a background holder does
-// not count against a waiter's timeout: a writer that meets a checkpoint
-// waits for it whatever its lock timeout (zero included), and then for
-// other writers as its timeout allows. Background work thus never makes a
-// statement fail; the checkpointer bounds its own holds instead.
-//
-// A bounded queue: a request may carry a bound (maxWaiters); if that many
-// requests already wait, it fails at once with errQueueFull.
-//
-// An rwLock is safe for concurrent use by multiple goroutines. It is not
-// re-entrant: a goroutine that holds it and asks again waits for itself,
-// which ends in the lock timeout, never in a hang.
-type rwLock struct {
-	mu      sync.Mutex     // guards following fields
-	writer  bool           // the exclusive side is held
-	readers int            // holders of the shared side
-	readBy  map[uint64]int // goroutine id -> shared holds it took (acquireAs); lazily made
-	waiters list.List      // of *lockWaiter, in arrival order
-	bg      bool           // the exclusive side is held by a background holder
-	bgSince time.Time      // when the current background hold began
-	bgTotal time.Duration  // background holds that ended, summed
-
-	stats lockStats // atomics; no lock needed
-}
-
-// lockReq is one request for the lock.
-type lockReq struct {
-	mode       lockMode
-	gid        uint64 // the goroutine asking (goroutineID), or 0 when unknown
-	bg         bool   // a background request (the checkpointer)
-	maxWaiters int    // fail at once if this many already wait; 0 = no bound
-}
-
-// lockWaiter is one queued request. ready is closed, under rwLock.mu, when
-// the request is granted; after that the waiter owns the lock.
-type lockWaiter struct {
-	lockReq
-	since time.Time     // when it queued
-	ready chan struct{} // closed when granted (handed the lock)
-	wake  chan struct{} // cap 1: the lock was given back; look again
-}
-
-// lockStats counts what the lock did. Fields are updated with atomics.
-type lockStats struct {
-	acquired  atomic.Int64 // grants of either side
-	waits     atomic.Int64 // grants or failures that had to queue
-	waitNanos atomic.Int64 // total time spent queued
-	maxWait   atomic.Int64 // longest single queueing, in nanoseconds
-	timeouts  atomic.Int64 // waits that ran out of lock timeout
-	rejected  atomic.Int64 // requests refused at once because the queue was full
-	bgWaits   atomic.Int64 // waits (of foreground requests) that met a background hold
-	bgWaitMax atomic.Int64 // longest part of one wait spent behind background holds, in nanoseconds
-}
-
-// starveAfter is how long the first queued request waits before the lock
-// is handed to queued requests in arrival order (see rwLock).
-const starveAfter = time.Millisecond
-
-// grantableLocked reports whether a new request for mode by goroutine gid
-// (0: unknown) may be granted now, without queueing: it is compatible with
-// what is held, and nobody is queued, or the first queued request has not
-// waited past starveAfter, or it is a read by a goroutine that already
-// holds the shared side. l.mu must be held.
-func (l *rwLock) grantableLocked(mode lockMode, gid uint64) bool {
-	if !l.compatibleLocked(mode) {
-		return false
-	}
-	return l.waiters.Len() == 0 || !l.starvingLocked(time.Now()) ||
-		(mode == lockShared && gid != 0 && l.readBy[gid] > 0)
-}
-
-// starvingLocked reports whether the first queued request has waited past
-// starveAfter. l.mu must be held.
-func (l *rwLock) starvingLocked(now time.Time) bool {
-	e := l.waiters.Front()
-	return e != nil && now.Sub(e.Value.(*lockWaiter).since) > starveAfter
-}
-
-// compatibleLocked reports whether a request for mode could be granted now,
-// ignoring the queue. l.mu must be held.
-func (l *rwLock) compatibleLocked(mode lockMode) bool {
-	if mode == lockExclusive {
-		return !l.writer && l.readers == 0
-	}
-	return !l.writer
-}
-
-func (l *rwLock) grantLocked(r lockReq) {
-	if r.mode == lockExclusive {
-		l.writer = true
-		if r.bg {
-			l.bg, l.bgSince = true, time.Now()
-		}
-		return
-	}
-	l.readers++
-	if r.gid != 0 {
-		if l.readBy == nil {
-			l.readBy = map[uint64]int{}
-		}
-		l.readBy[r.gid]++
-	}
-}
-
-// bgClockLocked is the total time the lock has been held by background
-// holders, the current hold included. l.mu must be held. A waiter reads it
-// when it queues and when its timer fires; the difference is what its
-// timeout does not count.
-func (l *rwLock) bgClockLocked(now time.Time) time.Duration {
-	if l.bg {
-		return l.bgTotal + now.Sub(l.bgSince)
-	}
-	return l.bgTotal
-}
-
-// tryAcquire takes the lock in mode if that is possible without waiting
-// (see grantableLocked). It never blocks.
-func (l *rwLock) tryAcquire(mode lockMode) bool { return l.tryAcquireReq(lockReq{mode: mode}) }
-
-// tryAcquireAs is tryAcquire on behalf of goroutine gid.
-func (l *rwLock) tryAcquireAs(mode lockMode, gid uint64) bool {
-	return l.tryAcquireReq(lockReq{mode: mode, gid: gid})
-}
-
-func (l *rwLock) tryAcquireReq(r lockReq) bool {
-	l.mu.Lock()
-	ok := l.grantableLocked(r.mode, r.gid)
-	if ok {
-		l.grantLocked(r)
-	}
-	l.mu.Unlock()
-	if ok {
-		l.stats.acquired.Add(1)
-	}
-	return ok
-}
-
-// acquire takes the lock in mode for a foreground holder; see acquireReq.
-func (l *rwLock) acquire(ctx context.Context, mode lockMode, timeout time.Duration) (waited time.Duration, err error) {
-	waited, _, err = l.acquireReq(ctx, lockReq{mode: mode}, timeout)
-	return waited, err
-}
-
-// acquireAs is acquire on behalf of goroutine gid (goroutineID; 0 when
-// unknown), which must then give the hold back with releaseAs(mode, gid).
-// A read by a goroutine that already holds the shared side never queues.
-func (l *rwLock) acquireAs(ctx context.Context, mode lockMode, gid uint64, timeout time.Duration) (waited time.Duration, err error) {
-	waited, _, err = l.acquireReq(ctx, lockReq{mode: mode, gid: gid}, timeout)
-	return waited, err
-}
-
-// acquireReq takes the lock for r, waiting in arrival order (but see
-// rwLock for readers joining readers). It returns a nil error once the
-// lock is held; the caller must then call releaseAs(r.mode, r.gid) exactly
-// once. waited is how long it queued (zero on the fast path), and
-// behindBG how much of that the lock was held by background holders.
-//
-// It blocks until the lock is granted, ctx is done, or timeout passes
-// (timeout <= 0 means do not wait for other holders). Time the lock is held
-// by a background holder does not count against timeout: a request meets a
-// checkpoint's hold and waits it out whatever its timeout. On failure it
-// returns ctx.Err(), errTimedOut or errQueueFull and leaves the lock
-// unchanged: a grant that raced with the failure is handed on to the next
-// waiter.
-func (l *rwLock) acquireReq(ctx context.Context, r lockReq, timeout time.Duration) (waited, behindBG time.Duration, err error) {
-	if l.tryAcquireReq(r) {
-		return 0, 0, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-
-	start := time.Now()
-	l.mu.Lock()
-	// Re-check under the lock: the holder may have released since tryAcquire.
-	if l.grantableLocked(r.mode, r.gid) {
-		l.grantLocked(r)
-		l.mu.Unlock()
-		l.stats.acquired.Add(1)
-		return 0, 0, nil
-	}
-	if timeout <= 0 && !l.bg {
-		// Held by a foreground holder: a zero timeout does not wait.
-		l.mu.Unlock()
-		l.stats.timeouts.Add(1)
-		return 0, 0, errTimedOut
-	}
-	if r.maxWaiters > 0 && l.waiters.Len() >= r.maxWaiters {
-		l.mu.Unlock()
-		l.stats.rejected.Add(1)
-		return 0, 0, errQueueFull
-	}
-	bgMark := l.bgClockLocked(start)
-	w := &lockWaiter{lockReq: r, since: start, ready: make(chan struct{}), wake: make(chan struct{}, 1)}
-	elem := l.waiters.PushBack(w)
-	l.mu.Unlock()
-
-	timer := time.NewTimer(max(timeout, bgPoll))
-	defer timer.Stop()
-wait:
-	for {
-		select {
-		case <-w.ready:
-			break wait
-		case <-w.wake:
-			// The lock was given back without being handed to us: take it
-			// if it is still free (a later arrival may have taken it).
-			l.mu.Lock()
-			if l.compatibleLocked(r.mode) && l.waiters.Front() == elem {
-				l.grantLocked(r)
-				l.waiters.Remove(elem)
-				close(w.ready)
-				l.wakeLocked() // the next one may be compatible too (readers)
-				l.mu.Unlock()
-				break wait
-			}
-			l.mu.Unlock()
-		case <-ctx.Done():
-			err = ctx.Err()
-			break wait
-		case now := <-timer.C:
-			// The timeout counts only time outside background holds.
-			l.mu.Lock()
-			counted := now.Sub(start) - (l.bgClockLocked(now) - bgMark)
-			held := l.bg
-			l.mu.Unlock()
-			switch {
-			case held:
-				timer.Reset(max(timeout-counted, bgPoll))
-			case counted < timeout:
-				timer.Reset(timeout - counted)
-			default:
-				err = errTimedOut
-				break wait
-			}
-		}
-	}
-	end := time.Now()
-	l.mu.Lock()
-	behindBG = l.bgClockLocked(end) - bgMark
-	if err != nil {
-		select {
-		case <-w.ready:
-			// Granted while we were giving up: we hold it, so give it back
-			// (release wakes whoever is next).
-			l.mu.Unlock()
-			l.releaseAs(r.mode, r.gid)
-		default:
-			wasFront := l.waiters.Front() == elem
-			l.waiters.Remove(elem)
-			// A queued writer at the front holds back readers behind it;
-			// with it gone they may be grantable now.
-			if wasFront {
-				l.wakeLocked()
-			}
-			l.mu.Unlock()
-		}
-		if err == errTimedOut {
-			l.stats.timeouts.Add(1)
-		}
-	} else {
-		l.mu.Unlock()
-		l.stats.acquired.Add(1)
-	}
-	waited = end.Sub(start)
-	l.recordWait(waited)
-	if behindBG > 0 && !r.bg {
-		l.stats.bgWaits.Add(1)
-		storeMax(&l.stats.bgWaitMax, int64(behindBG))
-	}
-	return waited, behindBG, err
-}
-
-// queue returns how many requests wait for the lock and how long the
-// oldest of them has waited.
-func (l *rwLock) queue() (n int, oldest time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e := l.waiters.Front(); e != nil {
-		oldest = time.Since(e.Value.(*lockWaiter).since)
-	}
-	return l.waiters.Len(), oldest
-}
-
-// bgPoll is how often a waiter whose timeout has run out looks again while
-// a background holder still has the lock (the release wakes it sooner if it
-// is next in line).
-const bgPoll = 5 * time.Millisecond
-
-func (l *rwLock) recordWait(d time.Duration) {
-	l.stats.waits.Add(1)
-	l.stats.waitNanos.Add(int64(d))
-	storeMax(&l.stats.maxWait, int64(d))
-}
-
-// release gives back one hold of mode. Releasing what is not held is a
-// programming error in this package and panics.
-func (l *rwLock) release(mode lockMode) { l.releaseAs(mode, 0) }
-
-// releaseAs gives back one hold of mode taken by acquireAs for gid; any
-// goroutine may call it.
-func (l *rwLock) releaseAs(mode lockMode, gid uint64) {
-	l.mu.Lock()
-	switch {
-	case mode == lockExclusive && l.writer:
-		l.writer = false
-		if l.bg {
-			l.bgTotal += time.Since(l.bgSince)
-			l.bg = false
-		}
-	case mode == lockShared && l.readers > 0 && (gid == 0 || l.readBy[gid] > 0):
-		l.readers--
-		if gid != 0 {
-			if l.readBy[gid]--; l.readBy[gid] == 0 {
-				delete(l.readBy, gid)
-			}
-		}
-	default:
-		l.mu.Unlock()
-		panic("sqlite3-safe: rwLock released more than held")
-	}
-	l.wakeLocked()
-	l.mu.Unlock()
-}
-
-// wakeLocked serves the queue after the lock was given back (or a queued
-// request left). If the first queued request has waited past starveAfter,
-// it grants queued requests from the front, in order, while they are
-// compatible with what is held (a hand-off: nobody can take the lock
-// first). Otherwise it wakes the first queued request, compatible with
-// what is held, to take the lock itself, which a later arrival may do
-// first. l.mu must be held.
-func (l *rwLock) wakeLocked() {
-	e := l.waiters.Front()
-	if e == nil || !l.compatibleLocked(e.Value.(*lockWaiter).mode) {
-		return
-	}
-	if !l.starvingLocked(time.Now()) {
-		select {
-		case e.Value.(*lockWaiter).wake <- struct{}{}:
-		default:
-		}
-		return
-	}
-	for ; e != nil; e = l.waiters.Front() {
-		w := e.Value.(*lockWaiter)
-		if !l.compatibleLocked(w.mode) {
-			return
-		}
-		l.grantLocked(w.lockReq)
-		l.waiters.Remove(e)
-		close(w.ready)
-	}
-}
-
-// goroutineID returns the calling goroutine's id, read from the first line
-// of its stack trace ("goroutine 123 [running]:"), or 0 if that fails. It
-// costs about a microsecond; only reads on databases where readers take
-// the lock call it.
-func goroutineID() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b, ok := bytes.CutPrefix(b, []byte("goroutine "))
-	if !ok {
-		return 0
-	}
-	if i := bytes.IndexByte(b, ' '); i >= 0 {
-		b = b[:i]
-	}
-	id, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		return 0
-	}
-	return id
-}
+// Nothing holds the rwlock's mutex while it takes registry.mu, and no
+// goroutine holds either while it calls into SQLite. A checkpointer is
+// stopped (and waited for) after registry.mu is released. The rwlock.Lock
+// itself (the write lock users see) is not a mutex in that sense: it is
+// held across SQLite calls. A connection takes it only in conn.claim and
+// gives it back only in conn.releaseLock, on every path; the checkpointer
+// takes it as a background holder (checkpointer.lockWrite) around a
+// checkpoint and gives it back when that ends (unlockWrite).
 
 // registry is the per-file lock registry: one fileState per database
 // file per process, shared by every *sql.DB, connector and connection that
@@ -467,16 +57,16 @@ var files = registry{files: make(map[string]*fileState)}
 // fileState is what the process shares about one database file.
 type fileState struct {
 	key          string // canonical path the first connection used, or "memory:<name>"; immutable. For messages, Stats and the -wal's name
-	lock         rwLock
-	holder       holder                // who holds lock's exclusive side, when debug is on
+	lock         rwlock.Lock
+	owner        lockOwner             // what holds lock's exclusive side and since when; where, with debug
 	reads        readTracker           // connections with their open reads (reads.go)
-	pin          pinState              // whether reads pin the WAL, since when (reads.go)
+	pin          pinState              // whether reads pin the WAL, since when
 	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)
 	wake         chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
 	noBrakeUntil atomic.Int64          // unix nanoseconds: writers do not brake before then
 	pinned       atomic.Bool           // a read pins the WAL: writers do not brake
 	walLimit     atomic.Int64          // the checkpointer's WAL limit, for Stats; 0 without one
-	writes       atomic.Int64          // write-lock releases, for sampling the WAL (conn.sampleWAL)
+	writes       atomic.Int64          // write-lock releases, for sampling the WAL (sampleWAL)
 	stats        fileStats             // checkpoint and WAL counters
 
 	// guarded by registry.mu
@@ -550,4 +140,129 @@ func (r *registry) lookup(key string) *fileState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.files[key]
+}
+
+// sampleWAL is called by a writer as it gives the write lock back, with
+// the brake limit of its connection (0: no checkpointer, no sampling).
+// Every brakeSampleEvery writes to the file (from any connection), while
+// the write lock is still held, it looks at the -wal file's size (a stat:
+// no file descriptor) and raises the brake once the WAL reaches three
+// quarters of limit: the writes that land before the brake holds them
+// must still fit under it.
+func (f *fileState) sampleWAL(limit int64) {
+	if limit == 0 || f.writes.Add(1)%brakeSampleEvery != 0 {
+		return
+	}
+	if fileSize(f.key+"-wal") >= limit/4*3 {
+		f.raiseBrake()
+	}
+}
+
+// brake holds writers back while the checkpointer catches up with a WAL
+// near its limit. A writer raises it when it finds the -wal file at three
+// quarters of the limit (sampleWAL, while it still holds the write lock),
+// and wakes the checkpointer; later writers wait (waitBrake) until the
+// checkpointer's next tick has tried an escalated checkpoint, or skipped
+// it during a back-off, and released the brake, or until brakeMaxWait has
+// passed. So the WAL stays bounded even when the checkpointer goroutine is
+// slow to be scheduled on a loaded machine. It is not raised while a read
+// pins the WAL, nor during the back-off that follows busyRetries
+// escalations in a row that readers kept from finishing.
+type brake struct {
+	released chan struct{} // closed when writers may go on
+}
+
+// brakeMaxWait bounds how long a writer waits for the brake: the
+// escalation's own hold, with room for the checkpointer to be
+// scheduled. A writer never fails for it; after it, it goes on.
+const brakeMaxWait = DefaultEscalationHold + 100*time.Millisecond
+
+// brakeSampleEvery is how many write-lock releases on a file come between
+// two looks at the -wal file's size (a stat).
+const brakeSampleEvery = 16
+
+// raiseBrake holds writers back and wakes the checkpointer.
+func (f *fileState) raiseBrake() {
+	if f.pinned.Load() || time.Now().UnixNano() < f.noBrakeUntil.Load() {
+		return
+	}
+	if f.brake.Load() == nil {
+		f.brake.CompareAndSwap(nil, &brake{released: make(chan struct{})})
+		f.stats.brakes.Add(1)
+	}
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// releaseBrake lets writers go on. Only the checkpointer calls it.
+func (f *fileState) releaseBrake() {
+	if b := f.brake.Swap(nil); b != nil {
+		close(b.released)
+	}
+}
+
+// waitBrake holds a writer back while the brake is on, at most
+// brakeMaxWait: a checkpoint never makes a writer fail, so after that it
+// goes on. It returns how long it waited, and an error only if ctx ended.
+func (f *fileState) waitBrake(ctx context.Context) (time.Duration, error) {
+	b := f.brake.Load()
+	if b == nil {
+		return 0, nil
+	}
+	start := time.Now()
+	t := time.NewTimer(brakeMaxWait)
+	defer t.Stop()
+	select {
+	case <-b.released:
+	case <-t.C:
+	case <-ctx.Done():
+		return time.Since(start), ctx.Err()
+	}
+	return time.Since(start), nil
+}
+
+// fileStats are the counters behind [FileStats]; all atomics.
+type fileStats struct {
+	ckptByMode        [numCheckpointModes]atomic.Int64
+	ckptBusy          atomic.Int64
+	ckptErrors        atomic.Int64
+	frames            atomic.Int64
+	escalationsDone   atomic.Int64
+	escalationsBusy   atomic.Int64
+	escalationsNoLock atomic.Int64
+	escalationsFailed atomic.Int64
+	brakes            atomic.Int64
+	brakeWaits        atomic.Int64
+	brakeWaitMax      atomic.Int64 // nanoseconds
+	walBytes          atomic.Int64
+	maxWALBytes       atomic.Int64
+}
+
+func (s *fileStats) recordWAL(n int64) {
+	s.walBytes.Store(n)
+	storeMax(&s.maxWALBytes, n)
+}
+
+func (s *fileStats) recordBrakeWait(d time.Duration) {
+	s.brakeWaits.Add(1)
+	storeMax(&s.brakeWaitMax, int64(d))
+}
+
+func storeMax(a *atomic.Int64, n int64) {
+	for {
+		old := a.Load()
+		if n <= old || a.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// pinState is what the checkpointer knows about a WAL that reads pin:
+// written by the checkpointer, read by Stats.
+type pinState struct {
+	since  atomic.Int64 // unix nanoseconds when the oldest pinning read began; 0: not pinned
+	pins   atomic.Int64 // pin episodes: escalations that readers kept from finishing, after one that finished
+	maxAge atomic.Int64 // longest pin seen, in nanoseconds
 }

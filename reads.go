@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -81,34 +80,6 @@ func (m *readMark) set(r openRead) {
 	m.mu.Unlock()
 }
 
-// readBegan notes a read that begins on c. The first open read of the
-// connection publishes its mark; later ones only count.
-func (c *conn) readBegan(query string) {
-	c.openReads++
-	if c.openReads > 1 {
-		return
-	}
-	r := openRead{since: time.Now(), query: query}
-	if c.debug {
-		r.site = callSite()
-	}
-	c.read.set(r)
-}
-
-// readEnded notes the end of one of c's open reads; with the last one the
-// mark goes. (With several reads open on one connection the mark is the
-// first one's until all have ended: an over-estimate, never an
-// under-estimate, of how long the connection has held a snapshot.)
-func (c *conn) readEnded() {
-	if c.openReads <= 0 {
-		return
-	}
-	c.openReads--
-	if c.openReads == 0 {
-		c.read.set(openRead{})
-	}
-}
-
 // trackedRows are the rows of a read on a file with a checkpointer: they
 // end the read at EOF or Close. Reused per connection (conn.freeRows):
 // database/sql calls nothing on driver rows after Close.
@@ -125,20 +96,6 @@ var (
 	_ driver.RowsColumnTypePrecisionScale   = (*trackedRows)(nil)
 	_ driver.RowsColumnTypeScanType         = (*trackedRows)(nil)
 )
-
-// trackRead wraps rows of a read that began on c.
-func (c *conn) trackRead(query string, rows driver.Rows) driver.Rows {
-	c.readBegan(query)
-	var r *trackedRows
-	if n := len(c.freeRows); n > 0 {
-		r = c.freeRows[n-1]
-		c.freeRows = c.freeRows[:n-1]
-	} else {
-		r = &trackedRows{c: c}
-	}
-	r.Rows, r.done = rows, false
-	return r
-}
 
 // Next ends the read at EOF.
 func (r *trackedRows) Next(dest []driver.Value) error {
@@ -195,12 +152,4 @@ func (r *trackedRows) ColumnTypePrecisionScale(index int) (int64, int64, bool) {
 // ColumnTypeScanType forwards to go-sqlite3.
 func (r *trackedRows) ColumnTypeScanType(index int) reflect.Type {
 	return columnTypeScanType(r.Rows, index)
-}
-
-// pinState is what the checkpointer knows about a WAL that reads pin:
-// written by the checkpointer, read by Stats.
-type pinState struct {
-	since  atomic.Int64 // unix nanoseconds when the oldest pinning read began; 0: not pinned
-	pins   atomic.Int64 // pin episodes: escalations that readers kept from finishing, after one that finished
-	maxAge atomic.Int64 // longest pin seen, in nanoseconds
 }

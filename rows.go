@@ -15,9 +15,9 @@ import (
 // forwards every one go-sqlite3's rows have.
 type lockedRows struct {
 	driver.Rows
-	c    *conn
-	took bool // the query took a hold of its own
-	done bool // the connection's state is settled
+	c       *conn
+	claimed bool // the query made a lock claim of its own (conn.claim)
+	done    bool // the connection's state is settled
 }
 
 var (
@@ -47,7 +47,7 @@ func (r *lockedRows) Close() error {
 func (r *lockedRows) finish() {
 	if !r.done {
 		r.done = true
-		r.c.settle(r.took)
+		r.c.settle(r.claimed)
 	}
 }
 

@@ -122,31 +122,23 @@ func ConnStats(conn *sql.Conn) (FileStats, error) {
 		if !ok {
 			return ErrNotSafe
 		}
-		st = sc.c.file.snapshot()
+		st = newFileStats(sc.c.file)
 		return nil
 	})
 	return st, err
 }
 
-// lockHolder is the write lock's holder now, for Stats.
-func (f *fileState) lockHolder() (what, site string, heldFor time.Duration) {
-	what, site, since := f.holder.get()
-	if what == "" {
-		return "", "", 0
-	}
-	return what, site, time.Since(since)
-}
-
-func (f *fileState) snapshot() FileStats {
-	l, s := &f.lock.stats, &f.stats
+// newFileStats reads f's counters and the lock's state now.
+func newFileStats(f *fileState) FileStats {
+	l, s := f.lock.Stats(), &f.stats
 	st := FileStats{
 		Path:               f.key,
-		LockAcquisitions:   l.acquired.Load(),
-		LockWaits:          l.waits.Load(),
-		LockWaitTotal:      time.Duration(l.waitNanos.Load()),
-		LockWaitMax:        time.Duration(l.maxWait.Load()),
-		LockTimeouts:       l.timeouts.Load(),
-		LockQueueFull:      l.rejected.Load(),
+		LockAcquisitions:   l.Acquired,
+		LockWaits:          l.Waits,
+		LockWaitTotal:      l.WaitTotal,
+		LockWaitMax:        l.WaitMax,
+		LockTimeouts:       l.Timeouts,
+		LockQueueFull:      l.Rejected,
 		Checkpoints:        make(map[CheckpointMode]int64, numCheckpointModes),
 		CheckpointsBusy:    s.ckptBusy.Load(),
 		FramesCheckpointed: s.frames.Load(),
@@ -156,16 +148,16 @@ func (f *fileState) snapshot() FileStats {
 		EscalationsNoLock:  s.escalationsNoLock.Load(),
 		EscalationsFailed:  s.escalationsFailed.Load(),
 		Brakes:             s.brakes.Load(),
-		CheckpointWaits:    l.bgWaits.Load() + s.brakeWaits.Load(),
-		CheckpointWaitMax:  time.Duration(max(l.bgWaitMax.Load(), s.brakeWaitMax.Load())),
+		CheckpointWaits:    l.BackgroundWaits + s.brakeWaits.Load(),
+		CheckpointWaitMax:  max(l.BackgroundWaitMax, time.Duration(s.brakeWaitMax.Load())),
 		WALPins:            f.pin.pins.Load(),
 		WALPinnedMax:       time.Duration(f.pin.maxAge.Load()),
 		WALLimit:           f.walLimit.Load(),
 		WALBytes:           s.walBytes.Load(),
 		MaxWALBytes:        s.maxWALBytes.Load(),
 	}
-	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.lockHolder()
-	st.LockQueue, st.LockOldestWait = f.lock.queue()
+	st.LockHolder, st.LockHolderSite, st.LockHeldFor = f.owner.now()
+	st.LockQueue, st.LockOldestWait = f.lock.Queue()
 	if since := f.pin.since.Load(); since != 0 {
 		st.WALPinned = time.Since(time.Unix(0, since))
 	}

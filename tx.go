@@ -13,7 +13,7 @@ import (
 // when the transaction's context ends (it rolls back).
 type tx struct {
 	c              *conn
-	held           bool // the transaction holds one of c's holds (hold.go)
+	claimed        bool // the transaction made one of c's lock claims (conn.claim)
 	resetQueryOnly bool // a read-only transaction set query_only, and turns it off at its end
 }
 
@@ -48,9 +48,9 @@ func (t *tx) end() {
 		c.readEnded()
 	}
 	c.tx = txNone
-	if t.held {
-		t.held = false
-		c.unhold()
+	if t.claimed {
+		t.claimed = false
+		c.unclaim()
 	}
 }
 

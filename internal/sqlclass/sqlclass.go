@@ -1,53 +1,61 @@
-package sqlite3safe
+// Package sqlclass classes SQL text for sqlite3-safe's interceptor: which
+// lock a statement needs, whether it controls a transaction, and whether it
+// may not run at all. It reads the text alone; where the text cannot tell
+// (Class.Ask), the caller asks SQLite (sqlite3_stmt_readonly) itself.
+package sqlclass
 
 import "strings"
 
-// class is what the interceptor must do around a statement: which lock it
+// Class is what the interceptor must do around a statement: which lock it
 // needs, and what it may not do.
 // It is computed from the SQL text alone; where the text cannot tell
-// (class.ask), SQLite's own answer, sqlite3_stmt_readonly, decides.
-type class struct {
-	// write: the statement needs the write lock when run outside a
+// (Ask), SQLite's own answer, sqlite3_stmt_readonly, decides.
+type Class struct {
+	// Write: the statement needs the write lock when run outside a
 	// transaction. Set for statements that modify the database, that begin
 	// a transaction, and for everything not known to be a read.
-	write bool
-	// ask: the text alone cannot tell (a WITH whose main statement may
+	Write bool
+	// Ask: the text alone cannot tell (a WITH whose main statement may
 	// write); prepare it and ask sqlite3_stmt_readonly.
-	ask bool
-	// txControl: the text holds BEGIN, SAVEPOINT, COMMIT, END, ROLLBACK or
+	Ask bool
+	// TxControl: the text holds BEGIN, SAVEPOINT, COMMIT, END, ROLLBACK or
 	// RELEASE, so the connection's transaction state must be read back
 	// after it runs.
-	txControl bool
-	// plainBegin: the whole text is one BEGIN [DEFERRED] [TRANSACTION],
+	TxControl bool
+	// PlainBegin: the whole text is one BEGIN [DEFERRED] [TRANSACTION],
 	// which the interceptor runs as BEGIN IMMEDIATE.
-	plainBegin bool
-	// forbidden, if not "", is why the text may not run on a WAL database
+	PlainBegin bool
+	// Forbidden, if not "", is why the text may not run on a WAL database
 	// under sqlite3-safe: a PRAGMA that leaves WAL or locks other
 	// connections out.
-	forbidden string
-	// sp and spName: the whole text is one SAVEPOINT, RELEASE or
-	// ROLLBACK TO of the savepoint spName (for savepoint.go).
-	sp     spOp
-	spName string
+	Forbidden string
+	// SP and SPName: the whole text is one SAVEPOINT, RELEASE or
+	// ROLLBACK TO of the savepoint SPName.
+	SP     SavepointOp
+	SPName string
 }
 
-// spOp is a savepoint statement.
-type spOp uint8
+// PlainRead reports a statement that needs no lock in WAL mode and leaves
+// the transaction state alone.
+func (c Class) PlainRead() bool { return !c.Write && !c.Ask && !c.TxControl }
+
+// SavepointOp is a savepoint statement.
+type SavepointOp uint8
 
 const (
-	spNone       spOp = iota
-	spSavepoint       // SAVEPOINT name
-	spRelease         // RELEASE [SAVEPOINT] name
-	spRollbackTo      // ROLLBACK [TRANSACTION] TO [SAVEPOINT] name
+	NotSavepoint SavepointOp = iota // not one of these
+	Savepoint                       // SAVEPOINT name
+	Release                         // RELEASE [SAVEPOINT] name
+	RollbackTo                      // ROLLBACK [TRANSACTION] TO [SAVEPOINT] name
 )
 
-// classify scans query once: whitespace and comments are skipped, string
+// Classify scans query once: whitespace and comments are skipped, string
 // literals and quoted names are stepped over, and each statement of a
 // multi-statement string is classed by its leading keywords. The result is
 // a write if any statement is, and never says "read" for a statement that is
 // not known to be one: when unsure, write.
-func classify(query string) class {
-	var c class
+func Classify(query string) Class {
+	var c Class
 	s := scanner{src: query}
 	statements := 0
 	for {
@@ -59,25 +67,25 @@ func classify(query string) class {
 			continue
 		}
 		statements++
-		c.write = c.write || st.write
-		c.ask = c.ask || st.ask
-		c.txControl = c.txControl || st.txControl
-		c.plainBegin = st.plainBegin
-		c.sp, c.spName = st.sp, st.spName
-		if c.forbidden == "" {
-			c.forbidden = st.forbidden
+		c.Write = c.Write || st.Write
+		c.Ask = c.Ask || st.Ask
+		c.TxControl = c.TxControl || st.TxControl
+		c.PlainBegin = st.PlainBegin
+		c.SP, c.SPName = st.SP, st.SPName
+		if c.Forbidden == "" {
+			c.Forbidden = st.Forbidden
 		}
 		if s.done() {
 			break
 		}
 	}
 	if statements != 1 {
-		c.plainBegin = false
-		c.sp, c.spName = spNone, ""
+		c.PlainBegin = false
+		c.SP, c.SPName = NotSavepoint, ""
 		// A statement SQLite must be asked about, inside a multi-statement
 		// string, is not worth preparing part by part: treat it as a write.
-		if c.ask {
-			c.ask, c.write = false, true
+		if c.Ask {
+			c.Ask, c.Write = false, true
 		}
 	}
 	return c
@@ -85,7 +93,7 @@ func classify(query string) class {
 
 // stmtClass is the class of one statement, as the scanner sees it.
 type stmtClass struct {
-	class
+	Class
 	empty bool // only whitespace, comments or ';'
 }
 
@@ -300,43 +308,43 @@ func (s *scanner) statement() stmtClass {
 	case first == "":
 		// Not a keyword: a parenthesis, a literal, garbage. SQLite will
 		// reject most of it; whatever it is, it is not known to be a read.
-		st.write = true
+		st.Write = true
 	case eq(first, "SELECT"), eq(first, "VALUES"), eq(first, "EXPLAIN"):
 		// EXPLAIN compiles its statement but never runs it.
 	case eq(first, "WITH"):
 		// The main statement after the CTEs may be INSERT, UPDATE or DELETE.
-		st.ask = true
+		st.Ask = true
 	case eq(first, "BEGIN"):
-		st.write, st.txControl = true, true
-		st.plainBegin = s.plainBeginTail()
+		st.Write, st.TxControl = true, true
+		st.PlainBegin = s.plainBeginTail()
 	case eq(first, "SAVEPOINT"):
 		// Outside a transaction it opens one.
-		st.write, st.txControl = true, true
-		st.sp, st.spName = spSavepoint, s.name()
+		st.Write, st.TxControl = true, true
+		st.SP, st.SPName = Savepoint, s.name()
 	case eq(first, "RELEASE"):
-		st.txControl = true
-		st.sp, st.spName = spRelease, s.savepointName()
+		st.TxControl = true
+		st.SP, st.SPName = Release, s.savepointName()
 	case eq(first, "ROLLBACK"):
-		st.txControl = true
+		st.TxControl = true
 		w := s.word()
 		if eq(w, "TRANSACTION") {
 			w = s.word()
 		}
 		if eq(w, "TO") {
-			st.sp, st.spName = spRollbackTo, s.savepointName()
+			st.SP, st.SPName = RollbackTo, s.savepointName()
 		}
 	case eq(first, "COMMIT"), eq(first, "END"):
 		// These end a transaction: they need no lock of their own, but
 		// the transaction state must be read back.
-		st.txControl = true
+		st.TxControl = true
 	case eq(first, "PRAGMA"):
 		var read bool
-		read, st.forbidden = s.pragma()
-		st.write = !read
+		read, st.Forbidden = s.pragma()
+		st.Write = !read
 	default:
 		// INSERT, UPDATE, DELETE, REPLACE, CREATE, DROP, ALTER, VACUUM,
 		// REINDEX, ANALYZE, ATTACH, DETACH and anything unknown.
-		st.write = true
+		st.Write = true
 	}
 	s.skipToEnd()
 	return st
@@ -464,4 +472,15 @@ func eq(word, upper string) bool {
 		}
 	}
 	return true
+}
+
+// MayBePragma reports whether query holds "pragma" in any case: a text
+// without it is never Forbidden, so a caller can skip Classify for it.
+func MayBePragma(query string) bool {
+	for i := 0; i+6 <= len(query); i++ {
+		if ch := query[i]; (ch == 'p' || ch == 'P') && eq(query[i:i+6], "PRAGMA") {
+			return true
+		}
+	}
+	return false
 }

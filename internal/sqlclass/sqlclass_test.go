@@ -1,6 +1,6 @@
 //go:build cgo
 
-package sqlite3safe
+package sqlclass
 
 import (
 	"context"
@@ -16,19 +16,19 @@ import (
 
 // Expected classes, named for the table below.
 var (
-	clsRead   = class{}                                               // no lock in WAL mode
-	clsWrite  = class{write: true}                                    // write lock
-	clsAsk    = class{ask: true}                                      // ask sqlite3_stmt_readonly
-	clsTx     = class{txControl: true}                                // COMMIT, ROLLBACK, RELEASE, END
-	clsWTx    = class{write: true, txControl: true}                   // opens a transaction
-	clsPBegin = class{write: true, txControl: true, plainBegin: true} // BEGIN [DEFERRED] [TRANSACTION]
+	clsRead   = Class{}                                               // no lock in WAL mode
+	clsWrite  = Class{Write: true}                                    // write lock
+	clsAsk    = Class{Ask: true}                                      // ask sqlite3_stmt_readonly
+	clsTx     = Class{TxControl: true}                                // COMMIT, ROLLBACK, RELEASE, END
+	clsWTx    = Class{Write: true, TxControl: true}                   // opens a transaction
+	clsPBegin = Class{Write: true, TxControl: true, PlainBegin: true} // BEGIN [DEFERRED] [TRANSACTION]
 )
 
-// classifyCases is shared by TestClassify, TestClassifyAgreesWithSQLite and
-// the seeds of FuzzClassify. Table and index names refer to classifySchema.
-var classifyCases = []struct {
+// cases is shared by TestClassify, TestClassifyAgreesWithSQLite and
+// the seeds of FuzzClassify. Table and index names refer to schema.
+var cases = []struct {
 	query string
-	want  class
+	want  Class
 }{
 	// Whitespace, comments and case.
 	{"SELECT 1", clsRead},
@@ -230,16 +230,16 @@ var classifyCases = []struct {
 }
 
 func TestClassify(t *testing.T) {
-	if len(classifyCases) < 45 {
-		t.Fatalf("only %d cases", len(classifyCases))
+	if len(cases) < 45 {
+		t.Fatalf("only %d cases", len(cases))
 	}
-	for _, tc := range classifyCases {
+	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
-			got := classify(tc.query)
+			got := Classify(tc.query)
 			// Savepoint names and refusals have their own test below.
-			got.sp, got.spName, got.forbidden = spNone, "", ""
+			got.SP, got.SPName, got.Forbidden = NotSavepoint, "", ""
 			if got != tc.want {
-				t.Errorf("classify(%q)\n got %+v\nwant %+v", tc.query, got, tc.want)
+				t.Errorf("Classify(%q)\n got %+v\nwant %+v", tc.query, got, tc.want)
 			}
 		})
 	}
@@ -248,39 +248,39 @@ func TestClassify(t *testing.T) {
 func TestClassifySavepointsAndRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		query     string
-		sp        spOp
+		sp        SavepointOp
 		name      string
 		forbidden bool
 	}{
-		{"SAVEPOINT a", spSavepoint, "a", false},
-		{"savepoint \"Mixed Name\"", spSavepoint, "Mixed Name", false},
-		{"RELEASE a", spRelease, "a", false},
-		{"RELEASE SAVEPOINT [b]", spRelease, "b", false},
-		{"ROLLBACK TO a", spRollbackTo, "a", false},
-		{"ROLLBACK TRANSACTION TO SAVEPOINT a;", spRollbackTo, "a", false},
-		{"ROLLBACK", spNone, "", false},
-		{"SAVEPOINT a; INSERT INTO t VALUES (1)", spNone, "", false}, // not a single statement
-		{"PRAGMA journal_mode=DELETE", spNone, "", true},
-		{"PRAGMA main.journal_mode = 'truncate'", spNone, "", true},
-		{"pragma journal_mode(memory)", spNone, "", true},
-		{"PRAGMA journal_mode=WAL", spNone, "", false},
-		{"PRAGMA journal_mode", spNone, "", false},
-		{"PRAGMA locking_mode=EXCLUSIVE", spNone, "", true},
-		{"PRAGMA locking_mode=normal", spNone, "", false},
-		{"SELECT 1; PRAGMA journal_mode=OFF", spNone, "", true},
+		{"SAVEPOINT a", Savepoint, "a", false},
+		{"savepoint \"Mixed Name\"", Savepoint, "Mixed Name", false},
+		{"RELEASE a", Release, "a", false},
+		{"RELEASE SAVEPOINT [b]", Release, "b", false},
+		{"ROLLBACK TO a", RollbackTo, "a", false},
+		{"ROLLBACK TRANSACTION TO SAVEPOINT a;", RollbackTo, "a", false},
+		{"ROLLBACK", NotSavepoint, "", false},
+		{"SAVEPOINT a; INSERT INTO t VALUES (1)", NotSavepoint, "", false}, // not a single statement
+		{"PRAGMA journal_mode=DELETE", NotSavepoint, "", true},
+		{"PRAGMA main.journal_mode = 'truncate'", NotSavepoint, "", true},
+		{"pragma journal_mode(memory)", NotSavepoint, "", true},
+		{"PRAGMA journal_mode=WAL", NotSavepoint, "", false},
+		{"PRAGMA journal_mode", NotSavepoint, "", false},
+		{"PRAGMA locking_mode=EXCLUSIVE", NotSavepoint, "", true},
+		{"PRAGMA locking_mode=normal", NotSavepoint, "", false},
+		{"SELECT 1; PRAGMA journal_mode=OFF", NotSavepoint, "", true},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			got := classify(tc.query)
-			if got.sp != tc.sp || got.spName != tc.name || (got.forbidden != "") != tc.forbidden {
-				t.Errorf("classify(%q): sp %d %q forbidden %q; want sp %d %q forbidden %v",
-					tc.query, got.sp, got.spName, got.forbidden, tc.sp, tc.name, tc.forbidden)
+			got := Classify(tc.query)
+			if got.SP != tc.sp || got.SPName != tc.name || (got.Forbidden != "") != tc.forbidden {
+				t.Errorf("Classify(%q): sp %d %q forbidden %q; want sp %d %q forbidden %v",
+					tc.query, got.SP, got.SPName, got.Forbidden, tc.sp, tc.name, tc.forbidden)
 			}
 		})
 	}
 }
 
-// classifySchema is the database the SQLite-backed tests run statements on.
-const classifySchema = `
+// schema is the database the SQLite-backed tests run statements on.
+const schema = `
 CREATE TABLE t(a, b);
 CREATE TABLE u(x);
 CREATE INDEX t_a ON t(a);
@@ -290,21 +290,21 @@ INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');
 INSERT INTO u VALUES (1), (2);
 `
 
-// classifyOpenDB creates a database with classifySchema in dir and returns
+// openDB creates a database with schema in dir and returns
 // its path.
-func classifyOpenDB(tb testing.TB, dir string) string {
+func openDB(tb testing.TB, dir string) string {
 	tb.Helper()
 	path := filepath.Join(dir, "classify.db")
-	c := classifyOpenConn(tb, path)
+	c := openConn(tb, path)
 	defer c.Close()
-	if _, err := c.ExecContext(context.Background(), classifySchema, nil); err != nil {
+	if _, err := c.ExecContext(context.Background(), schema, nil); err != nil {
 		tb.Fatal(err)
 	}
 	return path
 }
 
-// classifyOpenConn opens a plain go-sqlite3 connection, without this driver.
-func classifyOpenConn(tb testing.TB, dsn string) *sqlite3.SQLiteConn {
+// openConn opens a plain go-sqlite3 connection, without this driver.
+func openConn(tb testing.TB, dsn string) *sqlite3.SQLiteConn {
 	tb.Helper()
 	dc, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
 	if err != nil {
@@ -317,8 +317,8 @@ func classifyOpenConn(tb testing.TB, dsn string) *sqlite3.SQLiteConn {
 	return sc
 }
 
-// classifyStatementCount counts the statements the classifier's scanner finds.
-func classifyStatementCount(query string) int {
+// statementCount counts the statements the classifier's scanner finds.
+func statementCount(query string) int {
 	s := scanner{src: query}
 	n := 0
 	for !s.done() {
@@ -329,7 +329,7 @@ func classifyStatementCount(query string) int {
 	return n
 }
 
-// classifyReadonlyExempt reports whether query is a read for which
+// readonlyExempt reports whether query is a read for which
 // sqlite3_stmt_readonly nonetheless says false, so that the two cannot be
 // compared:
 //   - EXPLAIN [QUERY PLAN] X: SQLite answers for X, though the EXPLAIN only
@@ -338,7 +338,7 @@ func classifyStatementCount(query string) int {
 //   - PRAGMA [schema.]journal_mode without a value: its program is the
 //     OP_JournalMode that sets the mode too, which marks every journal_mode
 //     pragma not read-only; a query changes nothing.
-func classifyReadonlyExempt(query string) bool {
+func readonlyExempt(query string) bool {
 	s := scanner{src: query}
 	switch w := s.word(); {
 	case eq(w, "EXPLAIN"):
@@ -357,11 +357,9 @@ func classifyReadonlyExempt(query string) bool {
 	return false
 }
 
-func classifyIsRead(c class) bool { return !c.write && !c.ask && !c.txControl }
-
 func TestClassifyAgreesWithSQLite(t *testing.T) {
-	path := classifyOpenDB(t, t.TempDir())
-	sc := classifyOpenConn(t, path)
+	path := openDB(t, t.TempDir())
+	sc := openConn(t, path)
 	defer sc.Close()
 	ctx := context.Background()
 
@@ -375,21 +373,21 @@ func TestClassifyAgreesWithSQLite(t *testing.T) {
 		defer stmt.Close()
 		ro := stmt.(*sqlite3.SQLiteStmt).Readonly()
 		switch {
-		case classifyReadonlyExempt(query):
+		case readonlyExempt(query):
 			t.Logf("exempt: sqlite3_stmt_readonly says %v", ro)
 		case !ro:
-			t.Errorf("classify(%q) says read, sqlite3_stmt_readonly says not read-only", query)
+			t.Errorf("Classify(%q) says read, sqlite3_stmt_readonly says not read-only", query)
 		}
 		return true
 	}
 
 	checked := 0
-	for _, tc := range classifyCases {
-		if !classifyIsRead(tc.want) || classifyStatementCount(tc.query) != 1 {
+	for _, tc := range cases {
+		if !tc.want.PlainRead() || statementCount(tc.query) != 1 {
 			continue
 		}
 		t.Run(tc.query, func(t *testing.T) {
-			if !classifyIsRead(classify(tc.query)) {
+			if !Classify(tc.query).PlainRead() {
 				t.Skip("TestClassify reports this one")
 			}
 			if check(t, tc.query) {
@@ -405,29 +403,29 @@ func TestClassifyAgreesWithSQLite(t *testing.T) {
 	for name := range pragmaReadNoArg {
 		q := "PRAGMA " + name
 		t.Run(q, func(t *testing.T) {
-			if !classifyIsRead(classify(q)) {
-				t.Fatalf("classify(%q) = %+v, want a read", q, classify(q))
+			if !Classify(q).PlainRead() {
+				t.Fatalf("Classify(%q) = %+v, want a read", q, Classify(q))
 			}
 			check(t, q)
 		})
 	}
 	for name := range pragmaReadWithArg {
-		q := "PRAGMA " + name + classifyPragmaArg(name)
+		q := "PRAGMA " + name + pragmaArg(name)
 		t.Run(q, func(t *testing.T) {
 			if strings.HasSuffix(name, "heap_limit") {
 				// Process-wide, and applied while the statement compiles.
 				t.Skip("would change the heap limit of the whole test process")
 			}
-			if !classifyIsRead(classify(q)) {
-				t.Fatalf("classify(%q) = %+v, want a read", q, classify(q))
+			if !Classify(q).PlainRead() {
+				t.Fatalf("Classify(%q) = %+v, want a read", q, Classify(q))
 			}
 			check(t, q)
 		})
 	}
 }
 
-// classifyPragmaArg is a valid argument for a pragma of pragmaReadWithArg.
-func classifyPragmaArg(name string) string {
+// pragmaArg is a valid argument for a pragma of pragmaReadWithArg.
+func pragmaArg(name string) string {
 	switch name {
 	case "index_info", "index_xinfo":
 		return "(t_a)"
@@ -447,9 +445,9 @@ func classifyPragmaArg(name string) string {
 	}
 }
 
-// classifyFuzzArgs are bound to the parameters of a fuzzed statement, so that a
+// fuzzArgs are bound to the parameters of a fuzzed statement, so that a
 // statement with parameters runs, and any statement after it too.
-var classifyFuzzArgs = func() []driver.NamedValue {
+var fuzzArgs = func() []driver.NamedValue {
 	args := make([]driver.NamedValue, 32)
 	for i := range args {
 		args[i] = driver.NamedValue{Ordinal: i + 1, Value: int64(i)}
@@ -464,7 +462,7 @@ var classifyFuzzArgs = func() []driver.NamedValue {
 // statement of a read, compiled, must also be read-only by
 // sqlite3_stmt_readonly.
 func FuzzClassify(f *testing.F) {
-	for _, tc := range classifyCases {
+	for _, tc := range cases {
 		f.Add(tc.query)
 	}
 	for _, q := range []string{
@@ -486,17 +484,17 @@ func FuzzClassify(f *testing.F) {
 		f.Add(q)
 	}
 
-	path := classifyOpenDB(f, f.TempDir())
+	path := openDB(f, f.TempDir())
 	open := func(t *testing.T) *sqlite3.SQLiteConn {
-		sc := classifyOpenConn(t, "file:"+path+"?mode=ro")
+		sc := openConn(t, "file:"+path+"?mode=ro")
 		// No huge strings or blobs: randomblob(1e9) is a valid read.
 		sc.SetLimit(sqlite3.SQLITE_LIMIT_LENGTH, 1<<20)
 		return sc
 	}
 
 	f.Fuzz(func(t *testing.T, query string) {
-		c := classify(query)
-		if c.write {
+		c := Classify(query)
+		if c.Write {
 			return // not called a read: nothing to check
 		}
 		if len(query) > 2000 {
@@ -516,7 +514,7 @@ func FuzzClassify(f *testing.F) {
 
 		stmt, err := sc.PrepareContext(ctx, query)
 		switch {
-		case c.ask:
+		case c.Ask:
 			// What the interceptor does (askSQLite): a statement that
 			// does not compile, or that SQLite says is not read-only, is a
 			// write. The rest runs as a read, so it must be one, all of
@@ -532,16 +530,16 @@ func FuzzClassify(f *testing.F) {
 		case err == nil:
 			ro := stmt.(*sqlite3.SQLiteStmt).Readonly()
 			stmt.Close()
-			if !ro && !classifyReadonlyExempt(query) {
-				t.Fatalf("classify(%q) = %+v, but sqlite3_stmt_readonly says its first statement is not read-only", query, c)
+			if !ro && !readonlyExempt(query) {
+				t.Fatalf("Classify(%q) = %+v, but sqlite3_stmt_readonly says its first statement is not read-only", query, c)
 			}
 		}
 
-		args := append([]driver.NamedValue(nil), classifyFuzzArgs...)
+		args := append([]driver.NamedValue(nil), fuzzArgs...)
 		_, err = sc.ExecContext(ctx, query, args)
 		var se sqlite3.Error
 		if errors.As(err, &se) && se.Code == sqlite3.ErrReadonly {
-			t.Fatalf("classify(%q) = %+v, but it writes: %v", query, c, err)
+			t.Fatalf("Classify(%q) = %+v, but it writes: %v", query, c, err)
 		}
 	})
 }

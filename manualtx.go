@@ -6,7 +6,16 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
+	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
+
+// This file runs manual transactions. It is split from conn.go by
+// concern: conn's methods that run transaction control (takeWriteLock,
+// execEach, queryEach) are one mechanism with runOne and the argument
+// helpers below, and prepareOne, which they call, is compiled apart
+// (manualtx_cgo.go, manualtx_nocgo.go).
 
 // Manual transactions (BEGIN, SAVEPOINT, COMMIT, RELEASE, ROLLBACK run as
 // statements on a connection) follow SQLite's own state: after every such
@@ -61,7 +70,7 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 // (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
 // SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
 func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
-	if rewrite && c.held == lockExclusive && classify(text).plainBegin {
+	if rewrite && c.locked == rwlock.Exclusive && sqlclass.Classify(text).PlainBegin {
 		res, err := run("BEGIN IMMEDIATE")
 		if !isReadOnly(err) {
 			return res, err
@@ -69,7 +78,7 @@ func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run 
 	}
 	wasAuto := c.sc.AutoCommit()
 	res, err := run(text)
-	if err == nil && wasAuto && !c.sc.AutoCommit() && c.held == lockExclusive {
+	if err == nil && wasAuto && !c.sc.AutoCommit() && c.locked == rwlock.Exclusive {
 		err = c.takeWriteLock(ctx)
 	}
 	return res, err
@@ -169,7 +178,7 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 }
 
 // splitStmt is what the statement-by-statement runners use of a
-// go-sqlite3 statement (savepoint_cgo.go compiles it).
+// go-sqlite3 statement (manualtx_cgo.go compiles it).
 type splitStmt interface {
 	driver.Stmt
 	driver.StmtExecContext

@@ -15,7 +15,7 @@ import (
 )
 
 // Several statements at once on one connection: each gives back only the
-// hold it took (hold.go). Regression tests for two leaks found in review.
+// lock claim it made (conn.claim). Regression tests for two leaks found in review.
 
 // In non-WAL mode, rows open on a db.Conn while more statements run on it
 // must not leave a shared hold behind.
