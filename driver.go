@@ -218,12 +218,13 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.
-	mw, err := sqlmw.Driver(oneConn{cn}, &interceptor{c: cn}).Open("")
+	icpt := &interceptor{c: cn}
+	mw, err := sqlmw.Driver(oneConn{cn}, icpt).Open("")
 	if err != nil {
 		_ = cn.Close()
 		return nil, err
 	}
-	return &safeConn{c: cn, mw: mw.(safeConnMW)}, nil
+	return &safeConn{c: cn, i: icpt, mw: mw.(safeConnMW)}, nil
 }
 
 // startCheckpointer starts f's checkpointer with this connector's driver

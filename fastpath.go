@@ -3,6 +3,7 @@ package sqlite3safe
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 
 	"github.com/sqlite3safe/sqlite3safe/internal/sqlclass"
 )
@@ -11,20 +12,23 @@ import (
 // nothing from sqlite3-safe go straight to go-sqlite3: reads outside a
 // transaction in WAL mode (readers take no lock), and every statement inside
 // a BeginTx transaction (it never waits for the lock again; only a refused
-// PRAGMA is looked for). Everything else goes
-// through sqlmw's wrapper and the connection's interceptor.
+// PRAGMA is looked for). Everything else goes to the connection's
+// interceptor, whose sqlmw.Interceptor methods safeConn calls itself.
 //
-// The fast path exists because sqlmw allocates on every call (the parent
-// connection boxed into an interface, and for queries the wrapped rows and
-// the optional-interface picker): three allocations and about a tenth of a
-// point SELECT's time, spent on calls where the interceptor has nothing to
-// do.
+// safeConn calls them rather than going through sqlmw's connection
+// wrapper because the wrapper allocates on every call (the parent boxed
+// into an interface, a wrapped result or wrapped rows and their
+// optional-interface picker, a wrapped statement or transaction): two to
+// four allocations and about a tenth of a point SELECT's time, on every
+// statement. The wrapper is left with what needs no interception (Ping,
+// Close); the decisions are all the interceptor's either way.
 //
 // A safeConn is not safe for concurrent use; database/sql serializes calls
 // on a connection.
 type safeConn struct {
-	c  *conn      // the state; also sqlmw's parent
-	mw safeConnMW // sqlmw's wrapper around c
+	c  *conn        // the state; also the interceptor's parent
+	i  *interceptor // c's interceptor
+	mw safeConnMW   // sqlmw's wrapper around c
 }
 
 // safeConnMW is what sqlmw's connection wrapper implements.
@@ -63,7 +67,7 @@ func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.
 		}
 		return s.c.sc.ExecContext(ctx, query, args)
 	}
-	return s.mw.ExecContext(ctx, query, args)
+	return s.i.ConnExecContext(ctx, s.c, query, args)
 }
 
 // QueryContext runs a query; a read in WAL mode outside a transaction
@@ -82,23 +86,34 @@ func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver
 		}
 		return s.c.trackRead(query, rows), nil
 	}
-	return s.mw.QueryContext(ctx, query, args)
+	_, rows, err := s.i.ConnQueryContext(ctx, s.c, query, args)
+	return rows, err
 }
 
-// PrepareContext prepares through the interceptor, so the statement's
-// executions are intercepted too.
+// PrepareContext prepares through the interceptor; the statement's
+// executions go through it too (safeStmt).
 func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return s.mw.PrepareContext(ctx, query)
+	_, st, err := s.i.ConnPrepareContext(ctx, s.c, query)
+	if err != nil {
+		return nil, err
+	}
+	ps, ok := st.(preparedStmt)
+	if !ok {
+		_ = st.Close()
+		return nil, fmt.Errorf("sqlite3-safe: go-sqlite3 prepared a %T, not a statement it can use", st)
+	}
+	return &safeStmt{s: s, st: ps, query: query, read: sqlclass.Classify(query).PlainRead()}, nil
 }
 
 // Prepare is driver.Conn's context-less Prepare.
 func (s *safeConn) Prepare(query string) (driver.Stmt, error) {
-	return s.mw.PrepareContext(context.Background(), query)
+	return s.PrepareContext(context.Background(), query)
 }
 
 // BeginTx starts a transaction through the interceptor.
 func (s *safeConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return s.mw.BeginTx(ctx, opts)
+	_, tx, err := s.i.ConnBeginTx(ctx, s.c, opts)
+	return tx, err
 }
 
 // Begin is refused, as by conn.Begin.
@@ -115,3 +130,82 @@ func (s *safeConn) IsValid() bool { return s.c.IsValid() }
 
 // Close: see conn.Close.
 func (s *safeConn) Close() error { return s.mw.Close() }
+
+// preparedStmt is what sqlite3-safe uses of go-sqlite3's *SQLiteStmt.
+type preparedStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+// safeStmt is a prepared statement of a safeConn. Like the connection's
+// statements, a plain read in WAL mode outside a transaction and every
+// execution inside a BeginTx transaction go straight to go-sqlite3;
+// everything else goes to the interceptor. It implements no more optional
+// interfaces than go-sqlite3's statement does, so database/sql converts
+// arguments as it does for go-sqlite3.
+type safeStmt struct {
+	s     *safeConn
+	st    preparedStmt
+	query string
+	read  bool // a plain read (sqlclass.Class.PlainRead)
+}
+
+var (
+	_ driver.Stmt             = (*safeStmt)(nil)
+	_ driver.StmtExecContext  = (*safeStmt)(nil)
+	_ driver.StmtQueryContext = (*safeStmt)(nil)
+)
+
+// Close finalizes the statement.
+func (p *safeStmt) Close() error { return p.st.Close() }
+
+// NumInput is go-sqlite3's count of parameters.
+func (p *safeStmt) NumInput() int { return p.st.NumInput() }
+
+// Exec is driver.Stmt's context-less Exec; database/sql calls ExecContext.
+func (p *safeStmt) Exec(args []driver.Value) (driver.Result, error) {
+	return p.ExecContext(context.Background(), namedValues(args))
+}
+
+// Query is driver.Stmt's context-less Query; database/sql calls
+// QueryContext.
+func (p *safeStmt) Query(args []driver.Value) (driver.Rows, error) {
+	return p.QueryContext(context.Background(), namedValues(args))
+}
+
+// ExecContext runs the statement; outside a BeginTx transaction the
+// interceptor classifies and locks it.
+func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if p.s.inBeginTx() {
+		return p.st.ExecContext(ctx, args)
+	}
+	return p.s.i.StmtExecContext(ctx, p.st, p.query, args)
+}
+
+// QueryContext runs the statement as a query; a plain read in WAL mode
+// outside a transaction goes straight to go-sqlite3.
+func (p *safeStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	c := p.s.c
+	if p.s.inBeginTx() {
+		return p.st.QueryContext(ctx, args)
+	}
+	if p.read && c.tx == txNone && !c.lockReads {
+		rows, err := p.st.QueryContext(ctx, args)
+		if err != nil || !c.trackReads {
+			return rows, err
+		}
+		return c.trackRead(p.query, rows), nil
+	}
+	_, rows, err := p.s.i.StmtQueryContext(ctx, p.st, p.query, args)
+	return rows, err
+}
+
+// namedValues numbers positional arguments as database/sql does.
+func namedValues(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return nv
+}

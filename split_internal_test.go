@@ -2,7 +2,12 @@
 
 package sqlite3safe
 
-import "testing"
+import (
+	"database/sql/driver"
+	"testing"
+
+	"github.com/mattn/go-sqlite3"
+)
 
 // TestCanSplit: the go-sqlite3 fields that multi-statement strings are
 // split by are where manualtx.go expects them.
@@ -17,5 +22,25 @@ func TestCanSplit(t *testing.T) {
 func TestCanWaitWithContext(t *testing.T) {
 	if !canWaitWithContext {
 		t.Fatal("go-sqlite3's SQLiteConn has no pointer field db: waits for other processes do not end with the context")
+	}
+}
+
+// TestStatementInterfacesAreGoSQLite3s: a prepared statement has the
+// optional interfaces go-sqlite3's has, no more, so database/sql converts
+// arguments for it as it does for go-sqlite3.
+func TestStatementInterfacesAreGoSQLite3s(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		has  func(any) bool
+	}{
+		// Deprecated, but database/sql still asks for it.
+		{"ColumnConverter", func(s any) bool { _, ok := s.(driver.ColumnConverter); return ok }}, //lint:ignore SA1019 database/sql still uses it
+		{"NamedValueChecker", func(s any) bool { _, ok := s.(driver.NamedValueChecker); return ok }},
+		{"StmtExecContext", func(s any) bool { _, ok := s.(driver.StmtExecContext); return ok }},
+		{"StmtQueryContext", func(s any) bool { _, ok := s.(driver.StmtQueryContext); return ok }},
+	} {
+		if got, want := tc.has(&safeStmt{}), tc.has(&sqlite3.SQLiteStmt{}); got != want {
+			t.Errorf("%s: sqlite3-safe's statement has it: %v; go-sqlite3's: %v", tc.name, got, want)
+		}
 	}
 }
