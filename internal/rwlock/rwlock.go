@@ -387,8 +387,14 @@ func (l *Lock) ReleaseAs(mode Mode, gid uint64) {
 		l.mu.Unlock()
 		panic("sqlite3-safe: lock released more than held")
 	}
-	l.wakeLocked()
+	handedOff := l.wakeLocked()
 	l.mu.Unlock()
+	if handedOff {
+		// The lock now belongs to a parked waiter: let it run at once
+		// rather than when this goroutine next blocks (sync.Mutex yields
+		// the same way when it hands itself over in starvation mode).
+		runtime.Gosched()
+	}
 }
 
 // wakeLocked serves the queue after the lock was given back (or a queued
@@ -398,27 +404,29 @@ func (l *Lock) ReleaseAs(mode Mode, gid uint64) {
 // first). Otherwise it wakes the first queued request, compatible with
 // what is held, to take the lock itself, which a later arrival may do
 // first. l.mu must be held.
-func (l *Lock) wakeLocked() {
+func (l *Lock) wakeLocked() (handedOff bool) {
 	e := l.waiters.Front()
 	if e == nil || !l.compatibleLocked(e.Value.(*waiter).Mode) {
-		return
+		return false
 	}
 	if !l.starvingLocked(time.Now()) {
 		select {
 		case e.Value.(*waiter).wake <- struct{}{}:
 		default:
 		}
-		return
+		return false
 	}
 	for ; e != nil; e = l.waiters.Front() {
 		w := e.Value.(*waiter)
 		if !l.compatibleLocked(w.Mode) {
-			return
+			break
 		}
 		l.grantLocked(w.Request)
 		l.waiters.Remove(e)
 		close(w.ready)
+		handedOff = true
 	}
+	return handedOff
 }
 
 // GoroutineID returns the calling goroutine's id, read from the first line
