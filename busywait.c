@@ -15,7 +15,6 @@ extern int sqlite3_busy_timeout(sqlite3 *, int);
 extern int sqlite3_prepare_v2(sqlite3 *, const char *, int, sqlite3_stmt **, const char **);
 extern int sqlite3_step(sqlite3_stmt *);
 extern int sqlite3_column_int(sqlite3_stmt *, int);
-extern int sqlite3_reset(sqlite3_stmt *);
 extern int sqlite3_finalize(sqlite3_stmt *);
 extern int sqlite3_sleep(int);
 
@@ -26,9 +25,8 @@ extern int sqlite3_sleep(int);
 // goroutine's call of sqlite3_step.
 typedef struct safe_wait {
 	sqlite3 *db;
-	sqlite3_stmt *read; // "PRAGMA busy_timeout", prepared at the first arm
 	uintptr_t handle;   // the Go side (a cgo.Handle), asked whether the context has ended
-	int timeout_ms;     // the connection's busy timeout when it was armed
+	int timeout_ms;     // the connection's busy timeout (what PRAGMA busy_timeout said last)
 	int waited_ms;      // slept so far in this wait
 } safe_wait;
 
@@ -69,35 +67,39 @@ safe_wait *safe_wait_new(void *db, uintptr_t handle) {
 	return w;
 }
 
-// safe_wait_arm reads the connection's busy timeout and puts
-// safe_wait_busy in place of SQLite's handler; 0 when it did.
-int safe_wait_arm(safe_wait *w) {
-	int rc;
-	if (w->read == 0) {
-		rc = sqlite3_prepare_v2(w->db, "PRAGMA busy_timeout", -1, &w->read, 0);
-		if (rc != 0) {
-			return rc;
-		}
+// safe_wait_install reads the connection's busy timeout and puts
+// safe_wait_busy in place of SQLite's handler, with that timeout; 0 when
+// it did.
+// SQLite reads the timeout when it compiles the PRAGMA, so it is compiled
+// each time (which is only when the connection opens and after a
+// statement that names busy_timeout).
+int safe_wait_install(safe_wait *w) {
+	sqlite3_stmt *read = 0;
+	int rc = sqlite3_prepare_v2(w->db, "PRAGMA busy_timeout", -1, &read, 0);
+	if (rc != 0) {
+		return rc;
 	}
-	rc = sqlite3_step(w->read);
-	if (rc != SAFE_SQLITE_ROW) {
-		sqlite3_reset(w->read);
-		return rc == 0 ? 1 : rc;
+	rc = sqlite3_step(read);
+	if (rc == SAFE_SQLITE_ROW) {
+		w->timeout_ms = sqlite3_column_int(read, 0);
+		rc = 0;
+	} else if (rc == 0 || rc == 101) { // no row: SQLITE_OK, SQLITE_DONE
+		rc = 1;
 	}
-	w->timeout_ms = sqlite3_column_int(w->read, 0);
-	sqlite3_reset(w->read);
+	sqlite3_finalize(read);
+	if (rc != 0) {
+		return rc;
+	}
 	return sqlite3_busy_handler(w->db, safe_wait_busy, w);
 }
 
-// safe_wait_disarm gives the connection SQLite's own handler back, with
-// the busy timeout it had.
-void safe_wait_disarm(safe_wait *w) {
+// safe_wait_expose gives the connection SQLite's own handler back, with
+// the busy timeout it had (which PRAGMA busy_timeout then reads, and may
+// set).
+void safe_wait_expose(safe_wait *w) {
 	sqlite3_busy_timeout(w->db, w->timeout_ms);
 }
 
 void safe_wait_free(safe_wait *w) {
-	if (w->read) {
-		sqlite3_finalize(w->read);
-	}
 	free(w);
 }

@@ -12,4 +12,8 @@ var canWaitWithContext = false
 func (*busyWait) init(sqliteConn)          {}
 func (*busyWait) arm(context.Context) bool { return false }
 func (*busyWait) disarm(bool)              {}
+func (*busyWait) expose(string) bool       { return false }
+func (*busyWait) reinstall(bool)           {}
 func (*busyWait) close()                   {}
+
+func mentionsBusyTimeout(string) bool { return false }

@@ -169,12 +169,19 @@ func isBusy(err error) bool {
 
 // A wait for another process's write lock ends with the context: at its
 // deadline or when it is cancelled, with the context's error, long before
-// the busy timeout (ten seconds here), and the in-process lock is free
-// afterwards.
+// the busy timeout (ten seconds here, set by PRAGMA over the DSN's 50 ms,
+// so a handler that missed the change would end at 50 ms or 10 s), and
+// the in-process lock is free afterwards.
 func TestOtherProcessWaitEndsWithContext(t *testing.T) {
 	path := tempDSN(t, "")
-	db := openDB(t, sqlite3safe.DriverName, path+"?_busy_timeout=10000&_safe_checkpoint=off")
+	db := openDB(t, sqlite3safe.DriverName, path+"?_busy_timeout=50&_safe_checkpoint=off")
+	db.SetMaxOpenConns(1) // one connection: the PRAGMA below is its
 	mustExec(t, db, "CREATE TABLE t(v TEXT)")
+	_, err := db.ExecContext(t.Context(), "PRAGMA busy_timeout=10000")
+	require.NoError(t, err)
+	var ms int
+	require.NoError(t, db.QueryRowContext(t.Context(), "PRAGMA busy_timeout").Scan(&ms))
+	require.Equal(t, 10000, ms)
 	h := holdLockInChild(t, path)
 
 	const wait = 200 * time.Millisecond
@@ -259,35 +266,60 @@ func TestOtherProcessWaitWithoutDeadline(t *testing.T) {
 	assert.Equal(t, 2, n) // the child's row and this one
 }
 
-// Outside the statements that wait with their context, the connection's
-// busy timeout is the one it had: the DSN's, or one set with PRAGMA.
-func TestBusyTimeoutUnchangedByContextWaits(t *testing.T) {
-	for _, driver := range []string{"sqlite3", sqlite3safe.DriverName} {
-		t.Run(driver, func(t *testing.T) {
-			db := openDB(t, driver, tempDSN(t, "_busy_timeout=4321"))
-			db.SetMaxOpenConns(1)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			read := func() int {
-				var ms int
-				require.NoError(t, db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&ms))
-				return ms
-			}
-			_, err := db.ExecContext(ctx, "CREATE TABLE t(v)")
-			require.NoError(t, err)
-			_, err = db.ExecContext(ctx, "INSERT INTO t VALUES (1)")
-			require.NoError(t, err)
-			assert.Equal(t, 4321, read())
-			_, err = db.ExecContext(ctx, "PRAGMA busy_timeout=1234")
-			require.NoError(t, err)
-			tx, err := db.BeginTx(ctx, nil)
-			require.NoError(t, err)
-			_, err = tx.ExecContext(ctx, "INSERT INTO t VALUES (2)")
-			require.NoError(t, err)
-			require.NoError(t, tx.Commit())
-			_, err = db.ExecContext(ctx, "INSERT INTO t VALUES (3)")
-			require.NoError(t, err)
-			assert.Equal(t, 1234, read())
-		})
+// PRAGMA busy_timeout reads and sets what it does in go-sqlite3, through
+// every path a statement can take, whatever handler the connection has.
+func TestBusyTimeoutPragmaMatchesGoSQLite3(t *testing.T) {
+	run := func(t *testing.T, driver string) []int {
+		db := openDB(t, driver, tempDSN(t, "_busy_timeout=4321"))
+		db.SetMaxOpenConns(1)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var seen []int
+		read := func(q queryer) {
+			var ms int
+			require.NoError(t, q.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&ms))
+			seen = append(seen, ms)
+		}
+		exec := func(q queryer, query string) {
+			_, err := q.ExecContext(ctx, query)
+			require.NoError(t, err, query)
+		}
+		exec(db, "CREATE TABLE t(v)")
+		exec(db, "INSERT INTO t VALUES (1)")
+		read(db)
+		exec(db, "PRAGMA busy_timeout=1234")
+		read(db)
+		exec(db, "pragma main.BUSY_TIMEOUT = 2345; INSERT INTO t VALUES (2)")
+		read(db)
+		tx, err := db.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		read(tx)
+		exec(tx, "PRAGMA busy_timeout=3456")
+		read(tx)
+		require.NoError(t, tx.Commit())
+		read(db)
+		stmt, err := db.PrepareContext(ctx, "PRAGMA busy_timeout")
+		require.NoError(t, err)
+		var ms int
+		require.NoError(t, stmt.QueryRowContext(ctx).Scan(&ms))
+		seen = append(seen, ms)
+		require.NoError(t, stmt.Close())
+		set, err := db.PrepareContext(ctx, "PRAGMA busy_timeout=4567")
+		require.NoError(t, err)
+		_, err = set.ExecContext(ctx)
+		require.NoError(t, err)
+		require.NoError(t, set.Close())
+		exec(db, "INSERT INTO t VALUES (3)")
+		read(db)
+		return seen
 	}
+	want := run(t, "sqlite3")
+	require.Equal(t, []int{4321, 1234, 2345, 2345, 3456, 3456, 3456, 4567}, want)
+	assert.Equal(t, want, run(t, sqlite3safe.DriverName))
+}
+
+// queryer is what *sql.DB and *sql.Tx have in common here.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }

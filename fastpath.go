@@ -61,6 +61,13 @@ func (s *safeConn) inBeginTx() bool {
 // ExecContext runs a statement; outside a transaction it is classified and
 // locked by the interceptor.
 func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	exposed := s.c.waits.expose(query)
+	res, err := s.exec(ctx, query, args)
+	s.c.waits.reinstall(exposed)
+	return res, err
+}
+
+func (s *safeConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if s.inBeginTx() {
 		if err := s.c.refuseInTx(query); err != nil {
 			return nil, err
@@ -73,6 +80,13 @@ func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.
 // QueryContext runs a query; a read in WAL mode outside a transaction
 // goes straight to go-sqlite3.
 func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	exposed := s.c.waits.expose(query)
+	rows, err := s.query(ctx, query, args)
+	s.c.waits.reinstall(exposed)
+	return rows, err
+}
+
+func (s *safeConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if s.inBeginTx() {
 		if err := s.c.refuseInTx(query); err != nil {
 			return nil, err
@@ -93,7 +107,10 @@ func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver
 // PrepareContext prepares through the interceptor; the statement's
 // executions go through it too (safeStmt).
 func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	// SQLite runs much of a PRAGMA when it compiles it.
+	exposed := s.c.waits.expose(query)
 	_, st, err := s.i.ConnPrepareContext(ctx, s.c, query)
+	s.c.waits.reinstall(exposed)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +119,7 @@ func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 		_ = st.Close()
 		return nil, fmt.Errorf("sqlite3-safe: go-sqlite3 prepared a %T, not a statement it can use", st)
 	}
-	return &safeStmt{s: s, st: ps, query: query, read: sqlclass.Classify(query).PlainRead()}, nil
+	return &safeStmt{s: s, st: ps, query: query, read: sqlclass.Classify(query).PlainRead(), busy: mentionsBusyTimeout(query)}, nil
 }
 
 // Prepare is driver.Conn's context-less Prepare.
@@ -149,6 +166,7 @@ type safeStmt struct {
 	st    preparedStmt
 	query string
 	read  bool // a plain read (sqlclass.Class.PlainRead)
+	busy  bool // it names busy_timeout (busyWait.expose)
 }
 
 var (
@@ -177,6 +195,10 @@ func (p *safeStmt) Query(args []driver.Value) (driver.Rows, error) {
 // ExecContext runs the statement; outside a BeginTx transaction the
 // interceptor classifies and locks it.
 func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if p.busy {
+		exposed := p.s.c.waits.expose(p.query)
+		defer p.s.c.waits.reinstall(exposed)
+	}
 	if p.s.inBeginTx() {
 		return p.st.ExecContext(ctx, args)
 	}
@@ -187,6 +209,10 @@ func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 // outside a transaction goes straight to go-sqlite3.
 func (p *safeStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	c := p.s.c
+	if p.busy {
+		exposed := c.waits.expose(p.query)
+		defer c.waits.reinstall(exposed)
+	}
 	if p.s.inBeginTx() {
 		return p.st.QueryContext(ctx, args)
 	}

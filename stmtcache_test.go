@@ -43,6 +43,11 @@ var cacheScript = []string{
 	"SELECT a, b FROM t WHERE a = ?",      // ? takes the argument
 	"INSERT INTO t(a, b) VALUES (?, 'p')", // ? takes the argument
 	"SELECT * FROM t WHERE a = ?",         // its columns change with ALTER TABLE
+	// SQLite runs much of a PRAGMA when it compiles it: a compiled PRAGMA
+	// run again would report, or set, what it did the first time.
+	"PRAGMA busy_timeout", "PRAGMA busy_timeout=%d", "PRAGMA cache_size", "PRAGMA cache_size=-%d",
+	"PRAGMA foreign_keys", "PRAGMA foreign_keys=%d", "PRAGMA recursive_triggers", "PRAGMA recursive_triggers=%d",
+	"PRAGMA temp_store", "PRAGMA temp_store=%d", "PRAGMA cache_size=-%d; PRAGMA cache_size",
 }
 
 // runCacheScript replays a random sequence (from seed) on one Conn of db
@@ -78,7 +83,8 @@ func runCacheScript(t *testing.T, db *sql.DB, seed uint64, n int) string {
 		if strings.Contains(tmpl, "?") {
 			args = []any{arg}
 		}
-		if strings.HasPrefix(q, "SELECT") || strings.Contains(q, "RETURNING") {
+		if strings.HasPrefix(q, "SELECT") || strings.Contains(q, "RETURNING") || strings.HasSuffix(q, "PRAGMA cache_size") ||
+			strings.HasPrefix(q, "PRAGMA") && !strings.Contains(q, "=") {
 			fmt.Fprintf(&out, "%d %s %v: %s\n", i, q, args, queryAll(ctx, conn, q, args...))
 			continue
 		}
