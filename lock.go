@@ -67,6 +67,7 @@ type fileState struct {
 	pinned       atomic.Bool           // a read pins the WAL: writers do not brake
 	walLimit     atomic.Int64          // the checkpointer's WAL limit, for Stats; 0 without one
 	writes       atomic.Int64          // write-lock releases, for sampling the WAL (sampleWAL)
+	walSize      walSizer              // the -wal file's size for sampleWAL; guarded by lock's exclusive side, closed by release
 	stats        fileStats             // checkpoint and WAL counters
 
 	// guarded by registry.mu
@@ -104,7 +105,7 @@ func (r *registry) acquire(key string, id os.FileInfo, start func(*fileState) *c
 		}
 	}
 	if f == nil {
-		f = &fileState{key: key, wake: make(chan struct{}, 1), id: id, aliases: []string{key}}
+		f = &fileState{key: key, wake: make(chan struct{}, 1), id: id, aliases: []string{key}, walSize: walSizer{path: key + "-wal"}}
 		r.files[key] = f
 	}
 	f.refs++
@@ -129,9 +130,14 @@ func (r *registry) release(f *fileState) {
 		}
 		ckpt, f.ckpt = f.ckpt, nil
 	}
+	last := f.refs == 0
 	r.mu.Unlock()
 	if ckpt != nil {
 		ckpt.stop()
+	}
+	if last {
+		// No connection is left to sample the WAL.
+		f.walSize.close()
 	}
 }
 
@@ -145,15 +151,15 @@ func (r *registry) lookup(key string) *fileState {
 // sampleWAL is called by a writer as it gives the write lock back, with
 // the brake limit of its connection (0: no checkpointer, no sampling).
 // Every brakeSampleEvery writes to the file (from any connection), while
-// the write lock is still held, it looks at the -wal file's size (a stat:
-// no file descriptor) and raises the brake once the WAL reaches three
+// the write lock is still held, it looks at the -wal file's size (walSizer:
+// an fstat) and raises the brake once the WAL reaches three
 // quarters of limit: the writes that land before the brake holds them
 // must still fit under it.
 func (f *fileState) sampleWAL(limit int64) {
 	if limit == 0 || f.writes.Add(1)%brakeSampleEvery != 0 {
 		return
 	}
-	if fileSize(f.key+"-wal") >= limit/4*3 {
+	if f.walSize.size() >= limit/4*3 {
 		f.raiseBrake()
 	}
 }
@@ -178,7 +184,7 @@ type brake struct {
 const brakeMaxWait = DefaultEscalationHold + 100*time.Millisecond
 
 // brakeSampleEvery is how many write-lock releases on a file come between
-// two looks at the -wal file's size (a stat).
+// two looks at the -wal file's size.
 const brakeSampleEvery = 16
 
 // raiseBrake holds writers back and wakes the checkpointer.
