@@ -445,8 +445,8 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 		d.wal = startWAL(d.path, b.progress, progress)
 	}
 	var v string
-	// The C floor runs each phase's statement prepared once (the floor
-	// of db.QueryRow and db.Exec too: what no driver can go under).
+	// The C floor runs each phase's statement prepared once, for
+	// db.QueryRow and db.Exec too: no Go driver compiles less.
 	phases := []struct {
 		name  string
 		f     func(d *overheadDB) error
