@@ -37,7 +37,8 @@ const noCache = "sqlite3-safe-nocache"
 
 // workloadConfigs returns the configurations workload w runs, as labels,
 // without duplicates. stmtcache runs sqlite3-safe with and without its
-// statement cache, whatever -configs says.
+// statement cache, whatever -configs says; overhead adds the C floor
+// (floorConfig) whenever the build has it.
 func workloadConfigs(w string, configs []string) []string {
 	if w == "stmtcache" {
 		return []string{sqlite3safe.DriverName, noCache}
@@ -47,6 +48,9 @@ func workloadConfigs(w string, configs []string) []string {
 		if l := label(w, c); !slices.Contains(out, l) {
 			out = append(out, l)
 		}
+	}
+	if w == "overhead" && floorAvailable {
+		out = append(out, floorConfig)
 	}
 	return out
 }

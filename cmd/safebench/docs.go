@@ -122,6 +122,7 @@ var fragments = map[string]func(r *report) (string, error){
 	"mixed4x-why":       fragMixed4xWhy,
 	"overhead-prepared": fragOverheadPrepared,
 	"overhead-allocs":   fragOverheadAllocs,
+	"overhead-floor":    fragOverheadFloor,
 	"memory":            fragMemory,
 	"stmtcache":         fragStmtCache,
 	"soak-rss-growth":   func(*report) (string, error) { return x(soakRSSGrowth), nil },
@@ -301,6 +302,9 @@ func fragWorkloads(r *report) (string, error) {
 			fmt.Fprintf(&b, "- **starve** — one writer inserting four 1 KiB rows per statement while %d readers always keep a\n  read open (each holds it %s, staggered), %s: SQLite's checkpoint starvation. sqlite3-safe\n  gets `_safe_wal_limit=%d` (%s); nothing else has a limit.\n", o.readers, starveHold, o.duration, o.walLimit, bytesString(float64(o.walLimit)))
 		case "overhead":
 			fmt.Fprintf(&b, "- **overhead** — one goroutine: %s point `SELECT`s (`db.QueryRow`) on %s rows, then %s autocommit `INSERT`s\n  (`db.Exec`), then both again through a prepared `*sql.Stmt`. The\n  configurations run at once on their own files and take turns in %d rounds; ns/op is the median\n  of a configuration's rounds. Plain sqlite3 runs here as `sqlite3-wal` (`?_journal_mode=WAL`), so\n  that what is measured is the wrapper, not WAL against a rollback journal.\n", thousands(int64(o.ops)), thousands(int64(o.rows)), thousands(int64(o.ops)), overheadRounds)
+			if r.hasFloor() {
+				fmt.Fprintf(&b, "  `%s` is the floor: the same statements written in C against the SQLite go-sqlite3 compiles in,\n  with sqlite3-wal's PRAGMAs, prepared once and bound, stepped and reset per operation, timed in C.\n", floorConfig)
+			}
 		case "procs":
 			fmt.Fprintf(&b, "- **procs** — %d processes (the command re-executes itself) × %d goroutines × %d ledger appends\n  on one file; errors are counted per process and the chain is verified.\n", o.procs, o.procGoroutines, o.procBlocks)
 		}
@@ -688,6 +692,35 @@ func fragOverheadPrepared(r *report) (string, error) {
 		return "not measured in this run", nil
 	}
 	return strings.Join(parts, ", "), nil
+}
+
+// fragOverheadFloor is the C floor's ns/op, and each Go configuration's
+// against it, phase by phase.
+func fragOverheadFloor(r *report) (string, error) {
+	var floor []string
+	for _, op := range []string{"select", "insert"} {
+		if f := r.find("overhead", floorConfig, op); f != nil && f.NsPerOp.Median > 0 {
+			floor = append(floor, op+" "+durString(f.NsPerOp.Median))
+		}
+	}
+	if len(floor) == 0 {
+		return "not measured in this run", nil
+	}
+	out := "the same statements in C, prepared once: " + strings.Join(floor, ", ")
+	for _, cfg := range []string{sqlite3safe.DriverName, "sqlite3-wal"} {
+		var parts []string
+		for _, op := range []string{"select-stmt", "insert-stmt", "select", "insert"} {
+			s, f := r.find("overhead", cfg, op), r.find("overhead", floorConfig, op)
+			if s == nil || f == nil || f.NsPerOp.Median <= 0 {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %s", op, x(s.NsPerOp.Median/f.NsPerOp.Median)))
+		}
+		if len(parts) > 0 {
+			out += fmt.Sprintf("; %s's ns/op over the floor's: %s", cfg, strings.Join(parts, ", "))
+		}
+	}
+	return out, nil
 }
 
 // fragOverheadAllocs compares Go allocations per op.

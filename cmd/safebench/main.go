@@ -43,7 +43,13 @@
 //     is the median of its rounds. So a burst of other work on the machine
 //     hits them alike. Here "sqlite3" runs as sqlite3-wal (plain DSN plus
 //     _journal_mode=WAL), because what is measured is the cost of the
-//     wrapper, not WAL against a rollback journal. Ops: select, insert,
+//     wrapper, not WAL against a rollback journal. Built with cgo, one more
+//     configuration takes its turns: c-floor, the floor, the same
+//     statements written in C against the SQLite go-sqlite3 compiles in
+//     (sqlite3-wal's PRAGMAs, the same table and rows), prepared once and
+//     bound, stepped and reset per op, timed in C with
+//     clock_gettime(CLOCK_MONOTONIC); its select and select-stmt (insert
+//     and insert-stmt) are the same loop. Ops: select, insert,
 //     select-stmt, insert-stmt.
 //   - procs: -procs N processes (this command re-executed; the child is
 //     selected by an environment variable, not a flag) each with

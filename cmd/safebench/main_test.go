@@ -227,7 +227,11 @@ func TestAllWorkloads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rendering the docs from a fresh run: %v", err)
 	}
-	for _, name := range []string{"mixed4x-why", "overhead-prepared", "overhead-allocs", "verdict-mixed4x", "memory", "stmtcache", "ledger-memory", "mixed-checkpoints"} {
+	fresh := []string{"mixed4x-why", "overhead-prepared", "overhead-allocs", "verdict-mixed4x", "memory", "stmtcache", "ledger-memory", "mixed-checkpoints"}
+	if floorAvailable {
+		fresh = append(fresh, "overhead-floor")
+	}
+	for _, name := range fresh {
 		m := regexp.MustCompile(`(?s)<!-- generated:` + name + ` -->(.*?)<!-- /generated:`).FindStringSubmatch(out)
 		if m == nil {
 			t.Errorf("the docs have no %s region", name)
@@ -299,7 +303,14 @@ func checkSample(t *testing.T, s *sample, ops []string) {
 	case runtime.GOOS == "linux" && (!m.RSS || m.RSSEndBytes <= 0 || m.PeakRSSBytes <= 0):
 		t.Errorf("%s: memory %+v: want RSS at the end and peak RSS positive on Linux", name, *m)
 	}
-	if s.Workload == "overhead" {
+	if s.Workload == "overhead" && s.Config == floorConfig {
+		for _, op := range s.Ops {
+			if op.AllocsPerOp != 0 || op.Ops == 0 || op.errorCount() != 0 || op.NsPerOp <= 0 {
+				t.Errorf("%s %s: %d ops, %v errors, %v ns/op, %v allocations per op: want every op to succeed, positive ns/op, and no Go allocations counted (the floor is C)",
+					name, op.Name, op.Ops, op.Errors, op.NsPerOp, op.AllocsPerOp)
+			}
+		}
+	} else if s.Workload == "overhead" {
 		for _, op := range s.Ops {
 			if op.AllocsPerOp <= 0 {
 				t.Errorf("%s %s: %v allocations per op, want > 0", name, op.Name, op.AllocsPerOp)

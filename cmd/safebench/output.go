@@ -213,6 +213,16 @@ func (b *bench) summarize() *report {
 	return r
 }
 
+// hasFloor says the results have the C floor's overhead rows.
+func (r *report) hasFloor() bool {
+	for _, s := range r.Summaries {
+		if s.Workload == "overhead" && s.Config == floorConfig {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *report) find(workload, config, op string) *summary {
 	for i := range r.Summaries {
 		if s := &r.Summaries[i]; s.Workload == workload && s.Config == config && s.Op == op {
@@ -270,7 +280,11 @@ func (r *report) workloadTitle(w string) string {
 	case "starve":
 		return fmt.Sprintf("starve: 1 writer (4 x 1 KiB rows per INSERT), %d readers each holding a read %s, %s; sqlite3-safe _safe_wal_limit=%s", o.readers, starveHold, o.duration, bytesString(float64(o.walLimit)))
 	case "overhead":
-		return fmt.Sprintf("overhead: 1 goroutine, %d point SELECTs (%d rows), %d autocommit INSERTs, then both again through a prepared *sql.Stmt (-stmt), configurations in turns; plain sqlite3 runs in WAL mode as sqlite3-wal", o.ops, o.rows, o.ops)
+		t := fmt.Sprintf("overhead: 1 goroutine, %d point SELECTs (%d rows), %d autocommit INSERTs, then both again through a prepared *sql.Stmt (-stmt), configurations in turns; plain sqlite3 runs in WAL mode as sqlite3-wal", o.ops, o.rows, o.ops)
+		if r.hasFloor() {
+			t += "; " + floorConfig + ": the same statements in C on the same SQLite, prepared once, bind/step/reset per op, timed in C"
+		}
+		return t
 	case "procs":
 		return fmt.Sprintf("procs: %d processes x %d goroutines x %d blocks on one ledger file", o.procs, o.procGoroutines, o.procBlocks)
 	}

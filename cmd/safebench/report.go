@@ -30,8 +30,12 @@ const (
 
 // configColor gives every configuration the same color in every chart.
 func configColor(cfg string) color.Color {
-	return plotutil.Color(max(slices.Index(knownConfigs, cfg), 0))
+	return plotutil.Color(max(slices.Index(chartConfigs, cfg), 0))
 }
+
+// chartConfigs orders the configurations in the charts: the ones -configs
+// knows, then the C floor.
+var chartConfigs = append(slices.Clone(knownConfigs), floorConfig)
 
 // opDashes is the line style of a workload's k-th op in the latency
 // panels: solid for the first, dashed for the second.
@@ -126,7 +130,7 @@ func (r *report) drawHeader(c draw.Canvas) {
 			cfgs = append(cfgs, s.Config)
 		}
 	}
-	slices.SortFunc(cfgs, func(a, b string) int { return slices.Index(knownConfigs, a) - slices.Index(knownConfigs, b) })
+	slices.SortFunc(cfgs, func(a, b string) int { return slices.Index(chartConfigs, a) - slices.Index(chartConfigs, b) })
 	for _, cfg := range cfgs {
 		sq := vg.Points(10)
 		c.FillPolygon(configColor(cfg), []vg.Point{{X: x, Y: y - sq/2}, {X: x + sq, Y: y - sq/2}, {X: x + sq, Y: y + sq/2}, {X: x, Y: y + sq/2}})

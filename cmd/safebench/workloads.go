@@ -343,14 +343,38 @@ const overheadWarmup = 1000
 // ns/op is the median of its rounds.
 const overheadRounds = 20
 
-// overheadDB is one configuration's database in the overhead workload.
+// overheadDB is one configuration's database in the overhead workload:
+// a handle, or for the C floor (floorConfig) a floorDB.
 type overheadDB struct {
 	cfg, path string
 	h         *handle
+	floor     *floorDB
 	sel, ins  *sql.Stmt // the prepared select and insert
 	wal       *walSampler
 	s         sample
 	next      int // the next key index of the current phase
+}
+
+// floorRun runs per statements of kind op on the C floor and returns the
+// time the loop took, timed in C. It counts failures in op, and with timed
+// the successes and their latencies too (not in the warm-up). lat is
+// scratch space for the latencies, at least per long.
+func (d *overheadDB) floorRun(kind floorOp, per int, op *opCounter, lat []int64, rows int, timed bool) time.Duration {
+	lat = lat[:per]
+	r := d.floor.run(kind, lat, &d.next, rows)
+	for range r.failed {
+		op.fail(r.err)
+	}
+	if !timed {
+		return 0
+	}
+	for _, l := range lat {
+		if l >= 0 {
+			record(op.hist, time.Duration(l))
+		}
+	}
+	op.ok.Add(r.ok)
+	return time.Duration(r.ns)
 }
 
 // overheadAll times -ops point SELECTs, then -ops autocommit INSERTs, from
@@ -368,7 +392,12 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 					err = errors.Join(err, st.Close())
 				}
 			}
-			err = errors.Join(err, d.h.Close())
+			if d.h != nil {
+				err = errors.Join(err, d.h.Close())
+			}
+			if d.floor != nil {
+				err = errors.Join(err, d.floor.close())
+			}
 			b.removeDB(d.path)
 		}
 		if err != nil {
@@ -377,6 +406,15 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 	}()
 	for _, cfg := range cfgs {
 		path := b.dbPath("overhead", cfg, rep)
+		if cfg == floorConfig {
+			f, err := openFloor(path, b.opts.rows)
+			if err != nil {
+				b.removeDB(path)
+				return nil, err
+			}
+			dbs = append(dbs, &overheadDB{cfg: cfg, path: path, floor: f, s: sample{Workload: "overhead", Config: cfg, Rep: rep + 1}})
+			continue
+		}
 		h, err := openConfig(ctx, cfg, path, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", cfg, err)
@@ -407,27 +445,31 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 		d.wal = startWAL(d.path, b.progress, progress)
 	}
 	var v string
+	// The C floor runs each phase's statement prepared once, for
+	// db.QueryRow and db.Exec too: no Go driver compiles less.
 	phases := []struct {
-		name string
-		f    func(d *overheadDB) error
+		name  string
+		f     func(d *overheadDB) error
+		floor floorOp
 	}{
 		{"select", func(d *overheadDB) error {
 			d.next++
 			return d.h.r.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = ?", d.next%b.opts.rows+1).Scan(&v)
-		}},
+		}, floorSelect},
 		{"insert", func(d *overheadDB) error {
 			_, err := d.h.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value")
 			return err
-		}},
+		}, floorInsert},
 		{"select-stmt", func(d *overheadDB) error {
 			d.next++
 			return d.sel.QueryRowContext(ctx, d.next%b.opts.rows+1).Scan(&v)
-		}},
+		}, floorSelect},
 		{"insert-stmt", func(d *overheadDB) error {
 			_, err := d.ins.ExecContext(ctx, "value")
 			return err
-		}},
+		}, floorInsert},
 	}
+	lat := make([]int64, max(overheadWarmup, n/rounds+1)) // the floor's latencies, reused
 	allocs := newAllocCounter()
 	for _, ph := range phases {
 		ops := make([]*opCounter, len(dbs))
@@ -437,6 +479,11 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 		for i, d := range dbs {
 			ops[i] = newOp(ph.name)
 			d.next = 0
+			if d.floor != nil {
+				d.floorRun(ph.floor, overheadWarmup, ops[i], lat, b.opts.rows, false)
+				done.Add(overheadWarmup)
+				continue
+			}
 			for range overheadWarmup {
 				if err := ph.f(d); err != nil {
 					ops[i].fail(err)
@@ -452,6 +499,14 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 			for j := range dbs {
 				i := (r + j) % len(dbs) // who goes first rotates
 				d, op := dbs[i], ops[i]
+				if d.floor != nil {
+					// Timed in C; its Go allocations are not its own.
+					dt := d.floorRun(ph.floor, per, op, lat, b.opts.rows, true)
+					done.Add(int64(per))
+					elapsed[i] += dt
+					roundNs[i] = append(roundNs[i], float64(dt.Nanoseconds())/float64(per))
+					continue
+				}
 				a0 := allocs.read()
 				t := time.Now()
 				for range per {
@@ -485,8 +540,10 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 	for _, d := range dbs {
 		d.s.WAL = d.wal.end()
 		d.wal = nil
-		d.s.Safe = snapshotSafe(d.h)
-		d.s.Pools = poolsOf(d.h)
+		if d.h != nil {
+			d.s.Safe = snapshotSafe(d.h)
+			d.s.Pools = poolsOf(d.h)
+		}
 		d.s.Mem = mem
 		out = append(out, d.s)
 	}
