@@ -28,6 +28,7 @@ typedef struct safe_wait {
 	uintptr_t handle;   // the Go side (a cgo.Handle), asked whether the context has ended
 	int timeout_ms;     // the connection's busy timeout (what PRAGMA busy_timeout said last)
 	int waited_ms;      // slept so far in this wait
+	int installed;      // safe_wait_busy is the connection's handler
 } safe_wait;
 
 // The delays of SQLite's own busy handler (sqliteDefaultBusyCallback):
@@ -90,16 +91,25 @@ int safe_wait_install(safe_wait *w) {
 	if (rc != 0) {
 		return rc;
 	}
-	return sqlite3_busy_handler(w->db, safe_wait_busy, w);
+	rc = sqlite3_busy_handler(w->db, safe_wait_busy, w);
+	w->installed = rc == 0;
+	return rc;
 }
 
 // safe_wait_expose gives the connection SQLite's own handler back, with
 // the busy timeout it had (which PRAGMA busy_timeout then reads, and may
 // set).
 void safe_wait_expose(safe_wait *w) {
-	sqlite3_busy_timeout(w->db, w->timeout_ms);
+	if (w->installed) {
+		sqlite3_busy_timeout(w->db, w->timeout_ms);
+		w->installed = 0;
+	}
 }
 
+// safe_wait_free gives the connection SQLite's handler back before it
+// frees w: closing the connection may still wait (the last connection of
+// a WAL database checkpoints), and must not find w freed.
 void safe_wait_free(safe_wait *w) {
+	safe_wait_expose(w);
 	free(w);
 }
