@@ -388,14 +388,22 @@ func (l *Lock) ReleaseAs(mode Mode, gid uint64) {
 		panic("sqlite3-safe: lock released more than held")
 	}
 	handedOff := l.wakeLocked()
+	convoy := handedOff && l.waiters.Len() >= yieldQueue
 	l.mu.Unlock()
-	if handedOff {
-		// The lock now belongs to a parked waiter: let it run at once
-		// rather than when this goroutine next blocks (sync.Mutex yields
-		// the same way when it hands itself over in starvation mode).
+	if convoy {
+		// The lock now belongs to a parked waiter, with a convoy behind
+		// it: let it run at once rather than when this goroutine next
+		// blocks (sync.Mutex yields the same way when it hands itself over
+		// in starvation mode). With a short queue the yield costs more
+		// than it saves: it sends this goroutine to the back of the
+		// scheduler's global queue, behind every runnable reader.
 		runtime.Gosched()
 	}
 }
+
+// yieldQueue is how many requests must still be queued after a hand-over
+// for the releasing goroutine to yield to the new owner.
+const yieldQueue = 4
 
 // wakeLocked serves the queue after the lock was given back (or a queued
 // request left). If the first queued request has waited past starveAfter,
