@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func TestChartsFromCommittedResults(t *testing.T) {
 	}
 	for _, want := range []string{
 		"mixed: write throughput", "mixed: read throughput", "starve: read throughput",
-		"mixed: WAL size over time", "the run (of 3) with the median peak:",
+		"mixed: WAL size over time", fmt.Sprintf("the run (of %d) with the median peak:", r.Settings.Count),
 		"starve: WAL against sqlite3-safe", "off the top (peak): sqlite3-tuned ",
 		"WAL file (MiB, linear)", "WAL file (MiB, log scale)",
 	} {
