@@ -201,6 +201,7 @@ func startCheckpointer(f *fileState, open func() (sqliteConn, error), policy che
 		lastWrite: time.Now(),
 	}
 	f.walLimit.Store(policy.walLimit)
+	f.clock.Store(time.Now().UnixNano())
 	go cp.run(ctx)
 	return cp
 }
@@ -242,7 +243,7 @@ func (cp *checkpointer) run(ctx context.Context) {
 
 // tick samples the WAL and runs at most one checkpoint.
 func (cp *checkpointer) tick(ctx context.Context) {
-	now := time.Now()
+	now := cp.setClock()
 	fileBytes := fileSize(cp.walPath)
 	cp.f.stats.recordWAL(fileBytes)
 	// inUse is how much of the WAL holds frames: after the WAL starts over
@@ -408,7 +409,7 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) err
 		}
 		return err
 	}
-	start := time.Now()
+	start := cp.setClock() // a read that begins from now on is not older than this escalation
 	done, err := cp.checkpoint(ctx, CheckpointTruncate, cp.policy.escalationHold)
 	cp.unlockWrite()
 	held := time.Since(start)
@@ -579,4 +580,15 @@ func (cp *checkpointer) noteBackfill(before [2]uint32, ckptFrames int64) {
 		return
 	}
 	cp.backfill = uint32(max(0, min(ckptFrames, int64(^uint32(0)))))
+}
+
+// setClock moves the file's clock, which reads take their start from, to
+// now, and returns now as the clock has it (wall time only). Reads begun
+// before the call have an earlier start than the value returned; reads
+// begun after it, the same or a later one. So a read's start is at most a
+// tick old, and "began before this escalation" is exact.
+func (cp *checkpointer) setClock() time.Time {
+	now := time.Now()
+	cp.f.clock.Store(now.UnixNano())
+	return time.Unix(0, now.UnixNano())
 }

@@ -67,6 +67,7 @@ type fileState struct {
 	pinned       atomic.Bool           // a read pins the WAL: writers do not brake
 	walLimit     atomic.Int64          // the checkpointer's WAL limit, for Stats; 0 without one
 	writes       atomic.Int64          // write-lock releases, for sampling the WAL (sampleWAL)
+	clock        atomic.Int64          // unix nanoseconds, set by the checkpointer at every tick: when reads began (reads.go)
 	walSize      walSizer              // the -wal file's size for sampleWAL; guarded by lock's exclusive side, closed by release
 	stats        fileStats             // checkpoint and WAL counters
 
