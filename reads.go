@@ -14,8 +14,10 @@ import (
 // transaction from BeginTx until it ends. Only files with a checkpointer
 // track reads.
 //
-// Cost on the read path: an uncontended mutex per query, twice, and no
-// allocation: the rows wrappers are reused per connection.
+// Cost on the read path: an uncontended mutex per query, twice, no clock
+// read (a read's start is the file's clock, which the checkpointer sets
+// every tick, so it is at most a tick early), and no allocation: the rows
+// wrappers are reused per connection.
 
 // readTracker is the set of a file's connections, for finding the oldest
 // open read. The checkpointer scans it only when it needs to know.
