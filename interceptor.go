@@ -14,7 +14,8 @@ import (
 // gets its own (driver.go wraps each conn with sqlmw.Driver and a fresh
 // interceptor), so the interceptor reaches its connection's state with no
 // lookup on the statement path. Statements that need nothing from it skip
-// it (fastpath.go).
+// it, and the connection calls the methods below itself rather than
+// through sqlmw's wrapper, which allocates on every call (fastpath.go).
 //
 // It decides, for every statement, which side of the file's lock to take
 // and when to give it back. Intercepted: ConnExecContext, ConnQueryContext,
