@@ -3,12 +3,7 @@
 package sqlite3safe
 
 /*
-#include <stdint.h>
-typedef struct safe_wait safe_wait;
-safe_wait *safe_wait_new(void *db, uintptr_t handle);
-int safe_wait_install(safe_wait *w);
-void safe_wait_expose(safe_wait *w);
-void safe_wait_free(safe_wait *w);
+#include "busywait.h"
 */
 import "C"
 
@@ -25,25 +20,33 @@ import (
 // with the statement's context. SQLite's busy handler sleeps without
 // looking at the context, so each connection has a handler of its own
 // instead (busywait.c): SQLite's retries over the connection's busy
-// timeout, in steps of a millisecond, asking between steps whether the
-// context of the armed statement has ended. Arming is setting a field:
-// the handler calls back into Go only while it waits.
+// timeout, measured on a clock, asking Go between steps of a millisecond
+// whether the running statement's context has ended, if it can end.
+// Arming a statement is setting two fields: the handler calls into Go only
+// while an armed statement waits.
 //
 // SQLite keeps a busy timeout only with its own handler: PRAGMA
 // busy_timeout would read 0 and, when it sets one, put SQLite's handler
-// back. So a statement that names busy_timeout runs with SQLite's handler
-// and the timeout it had (expose), and the connection reads the timeout
-// again and takes its handler back afterwards (reinstall): PRAGMA
-// busy_timeout reads and sets what it does in go-sqlite3.
+// back. So a statement that names busy_timeout runs, and is compiled, with
+// SQLite's handler and the timeout it had (exposed), and the connection
+// reads the timeout again and takes its handler back afterwards. A
+// connection lent out through Unwrap has SQLite's handler until its next
+// statement through database/sql. PRAGMA busy_timeout so reads and sets
+// what it does in go-sqlite3.
 //
 // A busyWait belongs to its conn and, like it, is used by one goroutine at
-// a time: the handler runs, and asks about ctx, inside that goroutine's
-// call into SQLite.
+// a time. During a statement go-sqlite3 may step it on a goroutine of its
+// own, which it starts after enter and waits for before leave: the handler
+// reads what enter wrote, and nothing writes it meanwhile.
 type busyWait struct {
 	w      *C.safe_wait    // C memory, freed by close; nil: SQLite's own handler
 	handle cgo.Handle      // how the handler finds this busyWait; deleted by close
-	ctx    context.Context // the armed statement's context; nil when not armed
+	ctx    context.Context // the armed statement's context; nil when none is armed
+	lent   bool            // exposed by Unwrap: take the handler back at the next statement
 }
+
+// waitState is what enter did, for leave to undo.
+type waitState struct{ armed, exposed bool }
 
 // connHandleField is go-sqlite3's SQLiteConn's unexported handle
 // (*C.sqlite3), read by reflection; without it waits are SQLite's alone
@@ -53,62 +56,74 @@ var connHandleField, connHandleOK = reflect.TypeFor[sqlite3.SQLiteConn]().FieldB
 // canWaitWithContext says busyWait can make waits end with the context.
 var canWaitWithContext = connHandleOK && len(connHandleField.Index) == 1 && connHandleField.Type.Kind() == reflect.Pointer
 
-// init gives sc the handler. b must not move afterwards (it is a field of
-// a conn, which never does). If anything fails, sc keeps SQLite's handler.
-func (b *busyWait) init(sc sqliteConn) {
+// newBusyWait gives sc the handler. If anything fails, sc keeps SQLite's
+// handler, and the busyWait does nothing.
+func newBusyWait(sc sqliteConn) *busyWait {
+	b := &busyWait{}
 	conn, ok := sc.(*sqlite3.SQLiteConn)
 	if !ok || !canWaitWithContext {
-		return
+		return b
 	}
 	db := reflect.ValueOf(conn).Elem().Field(connHandleField.Index[0]).UnsafePointer()
 	if db == nil {
-		return
+		return b
 	}
 	b.handle = cgo.NewHandle(b)
 	b.w = C.safe_wait_new(db, C.uintptr_t(b.handle))
 	if b.w == nil {
 		b.handle.Delete()
-		return
+		return b
 	}
 	if C.safe_wait_install(b.w) != 0 {
 		b.close()
 	}
+	return b
 }
 
-// arm makes the waits of the statement about to run end when ctx does,
-// and reports whether it did (a context that cannot end needs nothing).
-// The caller calls disarm once the statement has its first result.
-func (b *busyWait) arm(ctx context.Context) bool {
-	if b.w == nil || ctx.Done() == nil {
-		return false
+// enter prepares the connection for one statement, query, run under ctx:
+// if it names busy_timeout (names), SQLite's handler; otherwise, if ctx
+// can end, the handler asks about ctx while the statement waits. The
+// caller calls leave with the result once the statement has its first
+// result.
+func (b *busyWait) enter(ctx context.Context, names bool) waitState {
+	if b.w == nil {
+		return waitState{}
 	}
-	b.ctx = ctx
-	return true
-}
-
-// disarm ends what arm began.
-func (b *busyWait) disarm(armed bool) {
-	if armed {
-		b.ctx = nil
+	if b.lent {
+		b.lent = false
+		if C.safe_wait_install(b.w) != 0 {
+			b.close()
+			return waitState{}
+		}
 	}
-}
-
-// expose gives the connection SQLite's handler, with its busy timeout,
-// for a statement that names busy_timeout, and reports whether it did;
-// then the caller calls reinstall after the statement's first result.
-func (b *busyWait) expose(query string) bool {
-	if b.w == nil || !mentionsBusyTimeout(query) {
-		return false
+	if names {
+		C.safe_wait_expose(b.w)
+		return waitState{exposed: true}
 	}
-	C.safe_wait_expose(b.w)
-	return true
+	if ctx.Done() == nil {
+		return waitState{}
+	}
+	b.ctx, b.w.armed = ctx, 1
+	return waitState{armed: true}
 }
 
-// reinstall reads the busy timeout again and takes the handler back, after
-// a statement expose saw; if it cannot, the connection keeps SQLite's.
-func (b *busyWait) reinstall(exposed bool) {
-	if exposed && C.safe_wait_install(b.w) != 0 {
+// leave undoes what enter did.
+func (b *busyWait) leave(st waitState) {
+	if st.armed {
+		b.ctx, b.w.armed = nil, 0
+	}
+	if st.exposed && C.safe_wait_install(b.w) != 0 {
 		b.close()
+	}
+}
+
+// lend gives the connection SQLite's handler while it is used through
+// go-sqlite3's own API; the next statement through database/sql takes the
+// handler back, with whatever busy timeout was set meanwhile.
+func (b *busyWait) lend() {
+	if b.w != nil && !b.lent {
+		C.safe_wait_expose(b.w)
+		b.lent = true
 	}
 }
 

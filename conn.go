@@ -46,7 +46,7 @@ type conn struct {
 	brakeLimit  int64         // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
 	trackReads  bool          // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
-	waits       busyWait      // makes waits for other processes end with the context (busywait_cgo.go)
+	waits       *busyWait     // makes waits for other processes end with the context (busywait_cgo.go); immutable
 
 	// Owned by the goroutine database/sql lets use the connection.
 	locked    rwlock.Mode     // what this connection holds of file.lock, for its claims (claim)
@@ -433,17 +433,6 @@ func (c *conn) trackRead(query string, rows driver.Rows) driver.Rows {
 	}
 	r.Rows, r.done = rows, false
 	return r
-}
-
-// armWait makes the wait of a statement that took the write lock for
-// SQLite's write lock, which another process may hold, end with ctx; the
-// caller passes the result to c.waits.disarm once the statement has its
-// first result. In-memory databases have no other process.
-func (c *conn) armWait(ctx context.Context, claimed bool) (armed bool) {
-	if !claimed || !c.wal || c.locked != rwlock.Exclusive {
-		return false
-	}
-	return c.waits.arm(ctx)
 }
 
 // waitError returns the context's error for a statement that SQLite's

@@ -183,10 +183,16 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 	if err != nil {
 		return nil, err
 	}
+	// Setting the connection up may wait for another process's lock
+	// already, with the context of the statement that needs a connection.
+	waits := newBusyWait(sc)
+	w := waits.enter(ctx, false)
 	wal, err := setupConn(ctx, sc, c.info)
+	waits.leave(w)
 	if err != nil {
+		waits.close()
 		_ = sc.Close()
-		return nil, err
+		return nil, waitError(ctx, err)
 	}
 	key := c.memKey
 	var id os.FileInfo // the file's identity: SQLite has opened or created it by now
@@ -209,8 +215,8 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		debug:       c.info.cfg.debug,
 		logger:      c.info.cfg.logger,
 		slowWait:    c.info.cfg.slowWait,
+		waits:       waits,
 	}
-	cn.waits.init(sc)
 	if start != nil {
 		cn.brakeLimit = c.info.cfg.walLimit
 		cn.trackReads = true

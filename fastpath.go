@@ -61,10 +61,10 @@ func (s *safeConn) inBeginTx() bool {
 // ExecContext runs a statement; outside a transaction it is classified and
 // locked by the interceptor.
 func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	exposed := s.c.waits.expose(query)
+	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
 	res, err := s.exec(ctx, query, args)
-	s.c.waits.reinstall(exposed)
-	return res, err
+	s.c.waits.leave(w)
+	return res, waitError(ctx, err)
 }
 
 func (s *safeConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -80,10 +80,10 @@ func (s *safeConn) exec(ctx context.Context, query string, args []driver.NamedVa
 // QueryContext runs a query; a read in WAL mode outside a transaction
 // goes straight to go-sqlite3.
 func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	exposed := s.c.waits.expose(query)
+	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
 	rows, err := s.query(ctx, query, args)
-	s.c.waits.reinstall(exposed)
-	return rows, err
+	s.c.waits.leave(w)
+	return rows, waitError(ctx, err)
 }
 
 func (s *safeConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -108,9 +108,10 @@ func (s *safeConn) query(ctx context.Context, query string, args []driver.NamedV
 // executions go through it too (safeStmt).
 func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	// SQLite runs much of a PRAGMA when it compiles it.
-	exposed := s.c.waits.expose(query)
+	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
 	_, st, err := s.i.ConnPrepareContext(ctx, s.c, query)
-	s.c.waits.reinstall(exposed)
+	s.c.waits.leave(w)
+	err = waitError(ctx, err)
 	if err != nil {
 		return nil, err
 	}
@@ -129,8 +130,10 @@ func (s *safeConn) Prepare(query string) (driver.Stmt, error) {
 
 // BeginTx starts a transaction through the interceptor.
 func (s *safeConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	w := s.c.waits.enter(ctx, false)
 	_, tx, err := s.i.ConnBeginTx(ctx, s.c, opts)
-	return tx, err
+	s.c.waits.leave(w)
+	return tx, waitError(ctx, err)
 }
 
 // Begin is refused, as by conn.Begin.
@@ -195,10 +198,13 @@ func (p *safeStmt) Query(args []driver.Value) (driver.Rows, error) {
 // ExecContext runs the statement; outside a BeginTx transaction the
 // interceptor classifies and locks it.
 func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if p.busy {
-		exposed := p.s.c.waits.expose(p.query)
-		defer p.s.c.waits.reinstall(exposed)
-	}
+	w := p.s.c.waits.enter(ctx, p.busy)
+	res, err := p.exec(ctx, args)
+	p.s.c.waits.leave(w)
+	return res, waitError(ctx, err)
+}
+
+func (p *safeStmt) exec(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if p.s.inBeginTx() {
 		return p.st.ExecContext(ctx, args)
 	}
@@ -208,11 +214,14 @@ func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 // QueryContext runs the statement as a query; a plain read in WAL mode
 // outside a transaction goes straight to go-sqlite3.
 func (p *safeStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	w := p.s.c.waits.enter(ctx, p.busy)
+	rows, err := p.run(ctx, args)
+	p.s.c.waits.leave(w)
+	return rows, waitError(ctx, err)
+}
+
+func (p *safeStmt) run(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	c := p.s.c
-	if p.busy {
-		exposed := c.waits.expose(p.query)
-		defer c.waits.reinstall(exposed)
-	}
 	if p.s.inBeginTx() {
 		return p.st.QueryContext(ctx, args)
 	}

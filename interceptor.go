@@ -70,7 +70,6 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	var res driver.Result
-	armed := c.armWait(ctx, claimed)
 	switch {
 	case onConn && cl.TxControl && !cl.PlainBegin && canSplit:
 		res, err = c.execEach(ctx, query, args)
@@ -79,9 +78,8 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	default:
 		res, err = run(query)
 	}
-	c.waits.disarm(armed)
 	c.settle(claimed)
-	return res, waitError(ctx, err)
+	return res, err
 }
 
 // ConnQueryContext runs db.Query when the statement may need a lock (the
@@ -115,7 +113,6 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 		return nil, err
 	}
 	var rows driver.Rows
-	armed := c.armWait(ctx, claimed)
 	switch {
 	case onConn && cl.TxControl && !cl.PlainBegin && canSplit:
 		rows, err = c.queryEach(ctx, query, args)
@@ -124,10 +121,9 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	default:
 		rows, err = run(query)
 	}
-	c.waits.disarm(armed)
 	if err != nil || rows == nil {
 		c.settle(claimed)
-		return rows, waitError(ctx, err)
+		return rows, err
 	}
 	if !claimed && c.tx != txManual {
 		if c.trackReads && c.tx == txNone {
@@ -241,12 +237,9 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
-	armed := c.armWait(ctx, true)
-	_, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil)
-	c.waits.disarm(armed)
-	if err != nil {
+	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
 		c.unclaim()
-		return ctx, nil, waitError(ctx, err)
+		return ctx, nil, err
 	}
 	c.tx = txWrite
 	return ctx, &tx{c: c, claimed: true}, nil

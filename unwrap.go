@@ -17,7 +17,10 @@ import (
 //	})
 //
 // Statements run directly on the returned connection bypass sqlite3-safe's
-// write lock: use it for what database/sql cannot do, not for writes.
+// write lock: use it for what database/sql cannot do, not for writes. Until
+// the connection's next statement through database/sql it has SQLite's own
+// busy handler, so PRAGMA busy_timeout reads and sets what it does in
+// go-sqlite3, and its waits for other processes do not end with a context.
 // Unwrap also accepts a *sqlite3.SQLiteConn (as _safe=off gives) and
 // returns it. It reports false for anything else.
 func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
@@ -26,6 +29,9 @@ func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
 		return c, true
 	case *safeConn:
 		sc, ok := any(c.c.sc).(*sqlite3.SQLiteConn)
+		if ok {
+			c.c.waits.lend()
+		}
 		return sc, ok
 	}
 	return nil, false
