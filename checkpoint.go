@@ -233,6 +233,7 @@ func (cp *checkpointer) run(ctx context.Context) {
 			}
 		}
 		cp.tick(ctx)
+		cp.setClock() // the tick's work may have taken a while
 		next := busyInterval
 		if time.Since(cp.lastWrite) > cp.policy.truncateDelay {
 			next = idleInterval
@@ -585,8 +586,9 @@ func (cp *checkpointer) noteBackfill(before [2]uint32, ckptFrames int64) {
 // setClock moves the file's clock, which reads take their start from, to
 // now, and returns now as the clock has it (wall time only). Reads begun
 // before the call have an earlier start than the value returned; reads
-// begun after it, the same or a later one. So a read's start is at most a
-// tick old, and "began before this escalation" is exact.
+// begun after it, the same or a later one. So "began before this
+// escalation" is exact; a read's start is early by at most the time
+// between two calls (a tick, or the work a tick does).
 func (cp *checkpointer) setClock() time.Time {
 	now := time.Now()
 	cp.f.clock.Store(now.UnixNano())

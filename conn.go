@@ -398,8 +398,10 @@ func (c *conn) readBegan(query string) {
 		return
 	}
 	// The file's clock, not time.Now: a clock read per query was a few
-	// percent of a prepared point SELECT. It lags by at most a tick of
-	// the checkpointer (which sets it), enough for pins counted in seconds.
+	// percent of a prepared point SELECT. The checkpointer sets it before
+	// and after each tick's work, so it lags by at most a tick, or the
+	// checkpoint a tick runs (an escalation may wait seconds for the write
+	// lock): enough for pins, which are counted in seconds.
 	r := openRead{since: time.Unix(0, c.file.clock.Load()), query: query}
 	if c.debug {
 		r.site = callSite()

@@ -16,8 +16,8 @@ import (
 //
 // Cost on the read path: an uncontended mutex per query, twice, no clock
 // read (a read's start is the file's clock, which the checkpointer sets
-// every tick, so it is at most a tick early), and no allocation: the rows
-// wrappers are reused per connection.
+// around every tick's work: see conn.readBegan), and no allocation: the
+// rows wrappers are reused per connection.
 
 // readTracker is the set of a file's connections, for finding the oldest
 // open read. The checkpointer scans it only when it needs to know.
