@@ -4,7 +4,6 @@ package sqlite3safe_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/sqlite3safe/sqlite3safe/internal/ledger"
@@ -27,25 +26,11 @@ func BenchmarkLedgerPool(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			var wg sync.WaitGroup
-			for g := range ledgerGoroutines {
-				n := b.N / ledgerGoroutines
-				if g < b.N%ledgerGoroutines {
-					n++
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range n {
-						if _, err := ledger.Append(ctx, db, fmt.Sprintf("g%d-%d", g, i)); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			failed, first := appendBlocks(ctx, db, b.N)
 			b.StopTimer()
+			if failed > 0 {
+				b.Fatalf("%d of %d appends failed; first: %v", failed, b.N, first)
+			}
 			if n, err := ledger.Verify(ctx, db); err != nil || n != int64(b.N) {
 				b.Fatalf("chain: %d blocks of %d, %v", n, b.N, err)
 			}

@@ -3,6 +3,7 @@
 package sqlite3safe_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -150,38 +151,13 @@ func BenchmarkLedger(b *testing.B) {
 			if err := ledger.Create(ctx, db); err != nil {
 				b.Fatal(err)
 			}
-			var (
-				wg       sync.WaitGroup
-				errs     atomic.Int64
-				firstErr atomic.Pointer[error]
-			)
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
-			for g := range ledgerGoroutines {
-				n := b.N / ledgerGoroutines
-				if g < b.N%ledgerGoroutines {
-					n++
-				}
-				if n == 0 {
-					continue
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range n {
-						if _, err := ledger.Append(ctx, db, fmt.Sprintf("g%d-%d", g, i)); err != nil {
-							errs.Add(1)
-							firstErr.CompareAndSwap(nil, &err)
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			nerr, firstErr := appendBlocks(ctx, db, b.N)
 			elapsed := time.Since(start)
 			b.StopTimer()
 
-			nerr := errs.Load()
 			b.ReportMetric(float64(nerr)/float64(b.N), "errors/op")
 			if committed := int64(b.N) - nerr; committed > 0 {
 				b.ReportMetric(float64(elapsed.Nanoseconds())/float64(committed), "ns/block")
@@ -190,7 +166,7 @@ func BenchmarkLedger(b *testing.B) {
 				return
 			}
 			if nerr > 0 {
-				b.Fatalf("%d of %d appends failed; first: %v", nerr, b.N, *firstErr.Load())
+				b.Fatalf("%d of %d appends failed; first: %v", nerr, b.N, firstErr)
 			}
 			n, err := ledger.Verify(ctx, db)
 			if err != nil {
@@ -201,4 +177,38 @@ func BenchmarkLedger(b *testing.B) {
 			}
 		})
 	}
+}
+
+// appendBlocks has ledgerGoroutines goroutines append n blocks to db
+// between them, and returns how many appends failed and the first error.
+func appendBlocks(ctx context.Context, db *sql.DB, n int) (failed int64, first error) {
+	var (
+		wg       sync.WaitGroup
+		errs     atomic.Int64
+		firstErr atomic.Pointer[error]
+	)
+	for g := range ledgerGoroutines {
+		k := n / ledgerGoroutines
+		if g < n%ledgerGoroutines {
+			k++
+		}
+		if k == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range k {
+				if _, err := ledger.Append(ctx, db, fmt.Sprintf("g%d-%d", g, i)); err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, &err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if p := firstErr.Load(); p != nil {
+		first = *p
+	}
+	return errs.Load(), first
 }

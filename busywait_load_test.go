@@ -16,42 +16,51 @@ import (
 	"github.com/sqlite3safe/sqlite3safe"
 )
 
+// heldWALFile makes a WAL database with a table t and has a child
+// process hold its write lock until the test ends.
+func heldWALFile(t *testing.T) string {
+	t.Helper()
+	path := tempDSN(t, "")
+	setup := openDB(t, "sqlite3", path)
+	mustExec(t, setup, "PRAGMA journal_mode=WAL")
+	mustExec(t, setup, "CREATE TABLE t(v TEXT)")
+	holdLockInChild(t, path) // released at cleanup
+	return path
+}
+
+// busyScheduler keeps n goroutines spinning until stop is called, which
+// waits for them.
+func busyScheduler(n int) (stop func()) {
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !done.Load() {
+			}
+		}()
+	}
+	return func() { done.Store(true); wg.Wait() }
+}
+
 // The busy timeout bounds, in wall time, how long a statement waits for
 // another process's write lock, as SQLite's own handler does: also when
 // the Go scheduler is busy (the handler must not count steps of a
 // millisecond as milliseconds whatever they really took).
 func TestBusyTimeoutIsWallTimeUnderLoad(t *testing.T) {
-	path := tempDSN(t, "")
-	setup := openDB(t, "sqlite3", path)
-	mustExec(t, setup, "PRAGMA journal_mode=WAL")
-	mustExec(t, setup, "CREATE TABLE t(v TEXT)")
-	h := holdLockInChild(t, path)
-	defer h.release(t)
-
+	path := heldWALFile(t)
 	const timeout = 1000 * time.Millisecond
 	measure := func(driver string, spinners int) time.Duration {
 		db := openDB(t, driver, path+"?_busy_timeout=1000&_safe_checkpoint=off")
 		// The Go scheduler is busy: as many spinning goroutines as Ps, twice.
-		var stop atomic.Bool
-		var wg sync.WaitGroup
-		for range spinners {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				x := 0
-				for !stop.Load() {
-					x++
-				}
-				_ = x
-			}()
-		}
+		stop := busyScheduler(spinners)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		start := time.Now()
 		_, err := db.ExecContext(ctx, "INSERT INTO t VALUES ('parent')")
 		took := time.Since(start)
-		stop.Store(true)
-		wg.Wait()
+		stop()
 		require.Error(t, err)
 		assert.True(t, isBusy(err), "%s: want busy, got %v", driver, err)
 		t.Logf("%s, %d spinners: busy after %v (busy timeout %v)", driver, spinners, took, timeout)
@@ -68,24 +77,9 @@ func TestBusyTimeoutIsWallTimeUnderLoad(t *testing.T) {
 // A write waiting for another process's lock ends with its context also
 // while the Go scheduler is busy (the bound is liveness only).
 func TestContextEndsWaitUnderLoad(t *testing.T) {
-	path := tempDSN(t, "")
-	setup := openDB(t, "sqlite3", path)
-	mustExec(t, setup, "PRAGMA journal_mode=WAL")
-	mustExec(t, setup, "CREATE TABLE t(v TEXT)")
-	h := holdLockInChild(t, path)
-	defer h.release(t)
+	path := heldWALFile(t)
 	db := openDB(t, sqlite3safe.DriverName, path+"?_busy_timeout=10000&_safe_checkpoint=off")
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range 2 * runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-			}
-		}()
-	}
-	defer func() { stop.Store(true); wg.Wait() }()
+	defer busyScheduler(2 * runtime.GOMAXPROCS(0))()
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		start := time.Now()

@@ -108,19 +108,19 @@ func (s *safeConn) query(ctx context.Context, query string, args []driver.NamedV
 // executions go through it too (safeStmt).
 func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	// SQLite runs much of a PRAGMA when it compiles it.
-	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
-	_, st, err := s.i.ConnPrepareContext(ctx, s.c, query)
+	busy := mentionsBusyTimeout(query)
+	w := s.c.waits.enter(ctx, busy)
+	st, cl, err := s.i.prepare(ctx, s.c, query)
 	s.c.waits.leave(w)
-	err = waitError(ctx, err)
 	if err != nil {
-		return nil, err
+		return nil, waitError(ctx, err)
 	}
 	ps, ok := st.(preparedStmt)
 	if !ok {
 		_ = st.Close()
 		return nil, fmt.Errorf("sqlite3-safe: go-sqlite3 prepared a %T, not a statement it can use", st)
 	}
-	return &safeStmt{s: s, st: ps, query: query, read: sqlclass.Classify(query).PlainRead(), busy: mentionsBusyTimeout(query)}, nil
+	return &safeStmt{s: s, st: ps, query: query, read: cl.PlainRead(), busy: busy}, nil
 }
 
 // Prepare is driver.Conn's context-less Prepare.

@@ -162,25 +162,31 @@ func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Clas
 // statement is one the text cannot class, SQLite's answer is remembered for
 // its executions.
 func (i *interceptor) ConnPrepareContext(ctx context.Context, parent driver.ConnPrepareContext, query string) (context.Context, driver.Stmt, error) {
+	stmt, _, err := i.prepare(ctx, parent, query)
+	return ctx, stmt, err
+}
+
+// prepare is ConnPrepareContext, and also returns the statement's class.
+func (i *interceptor) prepare(ctx context.Context, parent driver.ConnPrepareContext, query string) (driver.Stmt, sqlclass.Class, error) {
 	c := i.c
 	cl := sqlclass.Classify(query)
 	if err := c.refuse(cl); err != nil {
-		return ctx, nil, err
+		return nil, cl, err
 	}
 	if c.lockReads && c.tx == txNone {
 		if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
-			return ctx, nil, err
+			return nil, cl, err
 		}
 		defer c.unclaim()
 	}
 	stmt, err := parent.PrepareContext(ctx, query)
 	if err != nil {
-		return ctx, nil, err
+		return nil, cl, err
 	}
 	if ss, ok := stmt.(readonlyStmt); ok && cl.Ask {
 		c.remember(query, !ss.Readonly())
 	}
-	return ctx, stmt, nil
+	return stmt, cl, nil
 }
 
 // ConnBeginTx starts a database/sql transaction. A write

@@ -102,18 +102,8 @@ func (c *conn) execEach(ctx context.Context, query string, args []driver.NamedVa
 		}
 		var res driver.Result
 		if !empty {
-			na := ss.NumInput()
-			if len(args)-start < na {
-				_ = ss.Close()
-				return nil, fmt.Errorf("not enough args to execute query: want %d got %d", na, len(args)-start)
-			}
-			stmtArgs := stmtArgs(args, start, na)
-			res, err = runOne(ctx, c, piece(query, tail), true, func(q string) (driver.Result, error) {
-				if q == "BEGIN IMMEDIATE" {
-					return c.sc.ExecContext(ctx, q, nil)
-				}
-				return ss.ExecContext(ctx, stmtArgs)
-			})
+			var na int
+			res, na, err = c.runPiece(ctx, ss, piece(query, tail), args, start, false)
 			if err != nil {
 				_ = ss.Close()
 				return nil, err
@@ -149,23 +139,7 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 			})
 		}
 		if !empty {
-			na := ss.NumInput()
-			if len(args)-start < na {
-				_ = ss.Close()
-				return nil, fmt.Errorf("not enough args to execute query: want %d got %d", na, len(args)-start)
-			}
-			stmtArgs := stmtArgs(args, start, na)
-			_, err = runOne(ctx, c, piece(query, tail), true, func(q string) (struct{}, error) {
-				if q == "BEGIN IMMEDIATE" {
-					_, err := c.sc.ExecContext(ctx, q, nil)
-					return struct{}{}, err
-				}
-				rows, err := ss.QueryContext(ctx, stmtArgs)
-				if err == nil {
-					err = rows.Close()
-				}
-				return struct{}{}, err
-			})
+			_, na, err := c.runPiece(ctx, ss, piece(query, tail), args, start, true)
 			if err != nil {
 				_ = ss.Close()
 				return nil, err
@@ -175,6 +149,33 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 		_ = ss.Close()
 		query = tail
 	}
+}
+
+// runPiece runs ss, the compiled statement text of a multi-statement
+// string, through runOne, with go-sqlite3's choice of arguments from start
+// on, and reports how many positional arguments it took. asQuery says it
+// runs as go-sqlite3's Query runs a statement that is not the last one
+// (stepped once, its rows closed, no result); else as its Exec does.
+func (c *conn) runPiece(ctx context.Context, ss splitStmt, text string, args []driver.NamedValue, start int, asQuery bool) (driver.Result, int, error) {
+	na := ss.NumInput()
+	if len(args)-start < na {
+		return nil, 0, fmt.Errorf("not enough args to execute query: want %d got %d", na, len(args)-start)
+	}
+	sa := stmtArgs(args, start, na)
+	res, err := runOne(ctx, c, text, true, func(q string) (driver.Result, error) {
+		switch {
+		case q == "BEGIN IMMEDIATE":
+			return c.sc.ExecContext(ctx, q, nil)
+		case !asQuery:
+			return ss.ExecContext(ctx, sa)
+		}
+		rows, err := ss.QueryContext(ctx, sa)
+		if err == nil {
+			err = rows.Close()
+		}
+		return nil, err
+	})
+	return res, na, err
 }
 
 // splitStmt is what the statement-by-statement runners use of a
