@@ -410,23 +410,40 @@ func parseBool(s string) (value, ok bool) {
 // memoryParams are the query parameters of the file: URI a private
 // in-memory database is opened under (mode=memory&cache=shared, so that
 // the connector's connections share it), keeping the meaning the DSN's
-// own parameters had. In a file: URI SQLite read them: they stay as
-// written, but for its mode and cache, which the URI replaces. In any
-// other DSN SQLite never saw them, so only those go-sqlite3 reads (named
-// "_…", or with an empty name) stay, and go-sqlite3's vfs, which it handed SQLite, is given once, as it
-// read it; an empty vfs, which go-sqlite3 ignores, is dropped.
+// own parameters had. In a file: URI SQLite read them up to a '#': they
+// stay as written, but for its mode and cache before the '#', which the
+// URI replaces. In any other DSN SQLite never saw them, so only those
+// go-sqlite3 reads (named "_…", or with an empty name) stay, and
+// go-sqlite3's vfs, which it handed SQLite, is given once, as it read it;
+// an empty vfs, which go-sqlite3 ignores, is dropped.
 func (d *dsnInfo) memoryParams() []string {
 	params := []string{"mode=memory", "cache=shared"}
 	isURI := strings.HasPrefix(d.path, "file:")
+	// SQLite reads a URI up to its first '#': what follows stays hidden
+	// from it, behind a '#' of the new URI's (the name's '#', or that of a
+	// dropped mode or cache, is gone).
+	hidden := isURI && strings.Contains(d.path, "#")
+	if hidden {
+		params = append(params, "#")
+	}
 	for _, seg := range d.params {
-		rawKey, _, _ := strings.Cut(seg, "=")
 		if isURI {
-			if k := sqliteUnescape(rawKey); k == "mode" || k == "cache" {
-				continue
+			visible, _, cut := strings.Cut(seg, "#")
+			rawKey, _, _ := strings.Cut(visible, "=")
+			switch k := sqliteUnescape(rawKey); {
+			case hidden:
+				params = append(params, seg)
+			case k == "mode" || k == "cache":
+				if cut {
+					params = append(params, "#")
+				}
+			default:
+				params = append(params, seg)
 			}
-			params = append(params, seg)
+			hidden = hidden || cut
 			continue
 		}
+		rawKey, _, _ := strings.Cut(seg, "=")
 		// parseDSN has unescaped every key already; it cannot fail here.
 		// The empty key too: go-sqlite3 looks it up for a parameter none of
 		// whose names is given.

@@ -42,6 +42,10 @@ var dsnCases = []string{
 	"vfs=", "0&vfs=", "vfs=&vfs=unix-none", "vfs=unix-none&vfs=", "vfs=unix%2Dnone", "vfs=unix+none",
 	"%76fs=nosuchvfs", "v%66s=", "%63ache=private", "%6Dode=ro", "mode%00x=ro", "%63ache%00=private",
 	"_fk=1&%6dode=rw", "immutable%00=1", "_fk=1#&%63ache=private", "=00", "=00&_loc=auto",
+	// A '#' ends what SQLite reads of a URI, also inside a parameter it is
+	// given in place of.
+	"mode=memory#&mode=&vfs=&_defer_foreign_keys=1", "mode=memory#x&cache=private", "cache=shared#&vfs=nosuchvfs&mode=memory",
+	"mode=memory&cache=private#&vfs=", "mode=memory#&mode=ro",
 }
 
 // dsnParamPool is what the fuzz target draws extra parameters from.
@@ -71,8 +75,9 @@ type dsnOutcome struct {
 
 // dsnNames are the names the differential test opens: a file in the
 // test's directory (plainly, percent-escaped), the in-memory and the
-// temporary database, a file in a directory that does not exist.
-var dsnNames = []string{"x.db", "x%2Edb", ":memory:", "", "nodir/x.db"}
+// temporary database, a file in a directory that does not exist, and the
+// in-memory database with a '#' after its name (which ends a URI).
+var dsnNames = []string{"x.db", "x%2Edb", ":memory:", "", "nodir/x.db", ":memory:#x"}
 
 func runDSN(t testing.TB, driver, dir string, file bool, pre, name uint8, query string) dsnOutcome {
 	path := filepath.Join(dir, "x.db")
