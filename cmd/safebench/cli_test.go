@@ -86,7 +86,8 @@ func TestDocListsEveryFlag(t *testing.T) {
 
 func TestSoakRefusesFlagsItIgnores(t *testing.T) {
 	for _, args := range [][]string{
-		{"-configs", "sqlite3"},
+		{"-configs", "sqlite3,sqlite3-safe"}, // one configuration at a time
+		{"-configs", "all"},
 		{"-count", "3"},
 		{"-report", filepath.Join(t.TempDir(), "r.png")},
 		{"-goroutines", "5"},

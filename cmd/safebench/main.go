@@ -63,15 +63,20 @@
 //     configurations whatever -configs says: sqlite3-safe (the statement
 //     cache on, its default) and sqlite3-safe-nocache (_safe_stmt_cache=0);
 //     the difference is the cache's cost per connection. Op: statement.
-//   - soak (alone, not in "all"): sqlite3-safe only, for -duration (meant
-//     for minutes: -workload soak -duration 10m): -writers goroutines insert
-//     and delete, -readers goroutines run range scans, and a second *sql.DB
-//     on the file is opened, used and closed every second. Every second it
-//     samples heap, RSS, goroutines, open file descriptors and the WAL,
-//     prints every tenth sample, and ends with the first fifth of the run
-//     against the last (medians): a leak shows as growth; the RSS target
-//     is the last fifth's at most 1.05× the first's. -json FILE writes the
-//     samples.
+//   - soak (alone, not in "all"): one configuration (sqlite3-safe unless
+//     -configs names another) for -duration (meant for minutes: -workload
+//     soak -duration 10m): -writers goroutines insert and delete, -readers
+//     goroutines run range scans, and a second *sql.DB on the file is
+//     opened, used and closed every second. Every second it samples the Go
+//     heap, what the Go runtime holds, what SQLite has allocated in C
+//     (sqlite3_memory_used, the whole process), RSS, OS threads,
+//     goroutines, open file descriptors and the WAL, prints every tenth
+//     sample, and ends with the first fifth of the run against the last
+//     (medians): a leak shows as growth; the RSS target is the last
+//     fifth's at most 1.05× the first's. RSS can grow while SQLite's and
+//     Go's own memory stay flat: that is the C allocator keeping freed
+//     memory (glibc keeps a heap per thread; MALLOC_ARENA_MAX=2 in the
+//     environment bounds them). -json FILE writes the samples.
 //
 // # Memory
 //
@@ -358,7 +363,7 @@ var renderFlags = []string{"render-docs", "docs", "report"}
 
 // soakFlags are the flags -workload soak uses; it refuses the others
 // rather than ignore them.
-var soakFlags = []string{"workload", "duration", "writers", "readers", "json", "dir", "keep"}
+var soakFlags = []string{"workload", "configs", "duration", "writers", "readers", "json", "dir", "keep"}
 
 // newFlagSet defines every flag, storing into o. Each flag's usage starts
 // with the workloads that use it, when not all do.
@@ -366,8 +371,8 @@ func newFlagSet(o *options) (*flag.FlagSet, listFlags) {
 	fs := flag.NewFlagSet("safebench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported on one line by run
 	var l listFlags
-	l.workloads = fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all; or soak alone (sqlite3-safe for -duration; uses only -duration, -writers, -readers, -json, -dir, -keep)")
-	l.configs = fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "all but soak: configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four)")
+	l.workloads = fs.String("workload", "ledger", "workloads to run, comma-separated: "+strings.Join(allWorkloads, ", ")+", or all; or soak alone (one configuration, sqlite3-safe unless -configs names another, for -duration; uses only -configs, -duration, -writers, -readers, -json, -dir, -keep)")
+	l.configs = fs.String("configs", "sqlite3,"+sqlite3safe.DriverName, "configurations, comma-separated: "+strings.Join(knownConfigs, ", ")+", or all (the first four); soak: one of them (default sqlite3-safe)")
 	fs.IntVar(&o.count, "count", 1, "all but soak: repeat every workload on every configuration `N` times (interleaved); medians are reported")
 	fs.StringVar(&o.dir, "dir", "", "put the databases in a new directory under `DIR` (default: a temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the databases and the run directory under -dir")
@@ -466,11 +471,21 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			}
 		})
 		if len(ignored) > 0 {
-			return nil, usagef("%s: -workload soak does not use it (soak takes -duration, -writers, -readers, -json, -dir, -keep)", strings.Join(ignored, ", "))
+			return nil, usagef("%s: -workload soak does not use it (soak takes -configs, -duration, -writers, -readers, -json, -dir, -keep)", strings.Join(ignored, ", "))
 		}
 	}
 	if o.configs, err = parseList("-configs", *configs, knownConfigs, allConfigs); err != nil {
 		return nil, err
+	}
+	if slices.Contains(o.workloads, "soak") {
+		configsGiven := false
+		fs.Visit(func(f *flag.Flag) { configsGiven = configsGiven || f.Name == "configs" })
+		switch {
+		case !configsGiven:
+			o.configs = []string{sqlite3safe.DriverName}
+		case len(o.configs) != 1:
+			return nil, usagef("-configs: -workload soak runs one configuration, got %q", *configs)
+		}
 	}
 	for _, c := range []struct {
 		name string

@@ -552,6 +552,26 @@ func TestSoakShort(t *testing.T) {
 			t.Errorf("the soak verdict does not compare RSS:\n%s", out.String())
 		}
 	}
+	for _, s := range soak.Samples {
+		if s.SQLiteBytes <= 0 || s.GoBytes == 0 || s.Threads <= 0 {
+			t.Errorf("soak sample at %.0fs: SQLite %d bytes, Go %d bytes, %d threads: want all > 0", s.At, s.SQLiteBytes, s.GoBytes, s.Threads)
+		}
+	}
+	if !strings.HasPrefix(out.String(), "soak: sqlite3-safe, ") {
+		t.Errorf("the soak does not name sqlite3-safe, its default configuration, first:\n%s", out.String())
+	}
+
+	// Another configuration, for comparison: plain go-sqlite3 with the
+	// tuned DSN under the same load.
+	out.Reset()
+	code = run([]string{"-workload", "soak", "-configs", "sqlite3-tuned", "-duration", "5s", "-writers", "2", "-readers", "2"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("soak on sqlite3-tuned: exit %d, stderr: %s", code, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "soak: sqlite3-tuned, ") || !strings.Contains(out.String(), "soak: first fifth -> last fifth") {
+		t.Errorf("soak on sqlite3-tuned:\n%s", out.String())
+	}
+
 	code = run([]string{"-workload", "soak,ledger"}, &out, &errOut)
 	if code != 2 {
 		t.Errorf("soak with another workload: exit %d, want 2", code)

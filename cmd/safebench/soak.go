@@ -10,28 +10,35 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/sqlite3safe/sqlite3safe"
 )
 
 // soakSample is one second of a soak run.
 type soakSample struct {
-	At         float64 `json:"at_s"`
-	HeapBytes  uint64  `json:"heap_bytes"`
-	RSSBytes   int64   `json:"rss_bytes"` // 0 where there is no RSS (not Linux)
-	Goroutines int     `json:"goroutines"`
-	OpenFDs    int     `json:"open_fds"`
-	WALBytes   int64   `json:"wal_bytes"`
-	Writes     int64   `json:"writes"`
-	Reads      int64   `json:"reads"`
-	Errors     int64   `json:"errors"`
+	At        float64 `json:"at_s"`
+	HeapBytes uint64  `json:"heap_bytes"`
+	RSSBytes  int64   `json:"rss_bytes"` // 0 where there is no RSS (not Linux)
+	// SQLiteBytes is what SQLite has allocated and not freed (in C, the
+	// whole process), -1 where unknown: against RSS it tells SQLite's own
+	// use from what the C allocator keeps after SQLite frees it.
+	SQLiteBytes int64 `json:"sqlite_bytes"`
+	// GoBytes is what the Go runtime holds from the system and has not
+	// given back (MemStats.Sys - HeapReleased), heap and all.
+	GoBytes    uint64 `json:"go_bytes"`
+	Threads    int    `json:"threads"` // OS threads the Go runtime has made
+	Goroutines int    `json:"goroutines"`
+	OpenFDs    int    `json:"open_fds"`
+	WALBytes   int64  `json:"wal_bytes"`
+	Writes     int64  `json:"writes"`
+	Reads      int64  `json:"reads"`
+	Errors     int64  `json:"errors"`
 }
 
-// runSoak is -workload soak: sqlite3-safe alone under a mixed load for
+// runSoak is -workload soak: one configuration under a mixed load for
 // -duration (writers, readers, and a second *sql.DB on the same file
 // opened and closed every second, which starts and stops connections and
 // the file's registry entry), sampling heap, goroutines, open file
@@ -39,14 +46,15 @@ type soakSample struct {
 // meant to run for minutes (-duration 10m), outside CI.
 func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 	path := filepath.Join(base, "soak.db")
-	db, err := sql.Open(sqlite3safe.DriverName, path)
+	ctx := context.Background()
+	cfg := o.configs[0]
+	h, err := openConfig(ctx, cfg, path, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "safebench: soak: %v\n", err)
 		return 1
 	}
-	defer db.Close()
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v BLOB NOT NULL)"); err != nil {
+	defer h.Close()
+	if _, err := h.w.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v BLOB NOT NULL)"); err != nil {
 		fmt.Fprintf(stderr, "safebench: soak: %v\n", err)
 		return 1
 	}
@@ -80,13 +88,13 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 				switch i % 3 {
 				case 0, 1:
 					var res sql.Result
-					if res, err = db.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", buf); err == nil {
+					if res, err = h.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", buf); err == nil {
 						id, _ := res.LastInsertId()
 						for cur := maxKey.Load(); id > cur && !maxKey.CompareAndSwap(cur, id); cur = maxKey.Load() {
 						}
 					}
 				case 2:
-					_, err = db.ExecContext(ctx, "DELETE FROM kv WHERE k = ?", 1+r.Int64N(maxKey.Load()))
+					_, err = h.w.ExecContext(ctx, "DELETE FROM kv WHERE k = ?", 1+r.Int64N(maxKey.Load()))
 				}
 				fail(err)
 				if err == nil {
@@ -106,7 +114,7 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 					return
 				default:
 				}
-				err := rangeScan(ctx, db, 1+r.Int64N(maxKey.Load()))
+				err := rangeScan(ctx, h.r, 1+r.Int64N(maxKey.Load()))
 				fail(err)
 				if err == nil {
 					reads.Add(1)
@@ -125,12 +133,12 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 				return
 			case <-t.C:
 			}
-			other, err := sql.Open(sqlite3safe.DriverName, path)
+			other, err := openConfig(ctx, cfg, path, 0)
 			if err == nil {
 				var n int64
-				err = other.QueryRowContext(ctx, "SELECT count(*) FROM kv").Scan(&n)
+				err = other.r.QueryRowContext(ctx, "SELECT count(*) FROM kv").Scan(&n)
 				if err == nil {
-					_, err = other.ExecContext(ctx, "INSERT INTO kv(v) VALUES (x'00')")
+					_, err = other.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (x'00')")
 				}
 				fail(other.Close())
 			}
@@ -141,24 +149,31 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	samples := []soakSample{}
 	tick := time.NewTicker(time.Second)
-	fmt.Fprintf(stdout, "soak: sqlite3-safe, %d writers, %d readers, a second *sql.DB opened and closed every second, %v\n",
-		o.writers, o.readers, o.duration)
-	fmt.Fprintf(stdout, "%8s  %12s  %12s  %10s  %8s  %12s  %10s  %10s  %6s\n", "AT", "HEAP", "RSS", "GOROUTINES", "FDS", "WAL", "WRITES", "READS", "ERRORS")
+	fmt.Fprintf(stdout, "soak: %s, %d writers, %d readers, a second *sql.DB opened and closed every second, %v\n",
+		cfg, o.writers, o.readers, o.duration)
+	fmt.Fprintf(stdout, "%8s  %10s  %10s  %10s  %10s  %7s  %10s  %5s  %10s  %10s  %10s  %6s\n", "AT", "HEAP", "GO", "SQLITE", "RSS", "THREADS", "GOROUTINES", "FDS", "WAL", "WRITES", "READS", "ERRORS")
 	for time.Since(start) < o.duration {
 		<-tick.C
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		rss, _, _ := readRSS()
+		sqliteBytes, ok := sqliteMemory()
+		if !ok {
+			sqliteBytes = -1
+		}
 		s := soakSample{
-			RSSBytes:   rss,
-			At:         time.Since(start).Seconds(),
-			HeapBytes:  ms.HeapAlloc,
-			Goroutines: runtime.NumGoroutine(),
-			OpenFDs:    openFDs(),
-			WALBytes:   fileSize(path + "-wal"),
-			Writes:     writes.Load(),
-			Reads:      reads.Load(),
-			Errors:     errs.Load(),
+			RSSBytes:    rss,
+			SQLiteBytes: sqliteBytes,
+			GoBytes:     ms.Sys - ms.HeapReleased,
+			Threads:     threadProfile.Count(),
+			At:          time.Since(start).Seconds(),
+			HeapBytes:   ms.HeapAlloc,
+			Goroutines:  runtime.NumGoroutine(),
+			OpenFDs:     openFDs(),
+			WALBytes:    fileSize(path + "-wal"),
+			Writes:      writes.Load(),
+			Reads:       reads.Load(),
+			Errors:      errs.Load(),
 		}
 		samples = append(samples, s)
 		if len(samples)%10 == 0 || len(samples) == 1 {
@@ -166,8 +181,12 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 			if s.RSSBytes > 0 {
 				rss = bytesString(float64(s.RSSBytes))
 			}
-			fmt.Fprintf(stdout, "%7.0fs  %12s  %12s  %10d  %8d  %12s  %10d  %10d  %6d\n", s.At, bytesString(float64(s.HeapBytes)), rss,
-				s.Goroutines, s.OpenFDs, bytesString(float64(s.WALBytes)), s.Writes, s.Reads, s.Errors)
+			sqlite := "n/a"
+			if s.SQLiteBytes >= 0 {
+				sqlite = bytesString(float64(s.SQLiteBytes))
+			}
+			fmt.Fprintf(stdout, "%7.0fs  %10s  %10s  %10s  %10s  %7d  %10d  %5d  %10s  %10d  %10d  %6d\n", s.At, bytesString(float64(s.HeapBytes)),
+				bytesString(float64(s.GoBytes)), sqlite, rss, s.Threads, s.Goroutines, s.OpenFDs, bytesString(float64(s.WALBytes)), s.Writes, s.Reads, s.Errors)
 		}
 	}
 	tick.Stop()
@@ -218,6 +237,9 @@ func soakVerdict(s []soakSample) string {
 		{"heap", func(x soakSample) float64 { return float64(x.HeapBytes) }},
 		{"goroutines", func(x soakSample) float64 { return float64(x.Goroutines) }},
 		{"fds", func(x soakSample) float64 { return float64(x.OpenFDs) }},
+		{"sqlite", func(x soakSample) float64 { return float64(x.SQLiteBytes) }},
+		{"go", func(x soakSample) float64 { return float64(x.GoBytes) }},
+		{"threads", func(x soakSample) float64 { return float64(x.Threads) }},
 		{"rss", func(x soakSample) float64 { return float64(x.RSSBytes) }},
 	} {
 		a, b := med(first, m.f), med(last, m.f)
@@ -234,6 +256,10 @@ func soakVerdict(s []soakSample) string {
 	}
 	return line
 }
+
+// threadProfile counts the OS threads the Go runtime has created; it
+// never ends them, so the count is also the threads alive.
+var threadProfile = pprof.Lookup("threadcreate")
 
 // openFDs counts the process's open file descriptors (Linux), or -1.
 func openFDs() int {
