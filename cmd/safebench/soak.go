@@ -26,6 +26,10 @@ type soakSample struct {
 	// whole process), -1 where unknown: against RSS it tells SQLite's own
 	// use from what the C allocator keeps after SQLite frees it.
 	SQLiteBytes int64 `json:"sqlite_bytes"`
+	// SQLitePeakBytes is the most SQLite had allocated at any moment
+	// since the previous sample (-1 where unknown): steadier than
+	// SQLiteBytes, as page caches empty and fill within a second.
+	SQLitePeakBytes int64 `json:"sqlite_peak_bytes"`
 	// GoBytes is what the Go runtime holds from the system and has not
 	// given back (MemStats.Sys - HeapReleased), heap and all.
 	GoBytes    uint64 `json:"go_bytes"`
@@ -151,29 +155,30 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 	tick := time.NewTicker(time.Second)
 	fmt.Fprintf(stdout, "soak: %s, %d writers, %d readers, a second *sql.DB opened and closed every second, %v\n",
 		cfg, o.writers, o.readers, o.duration)
-	fmt.Fprintf(stdout, "%8s  %10s  %10s  %10s  %10s  %7s  %10s  %5s  %10s  %10s  %10s  %6s\n", "AT", "HEAP", "GO", "SQLITE", "RSS", "THREADS", "GOROUTINES", "FDS", "WAL", "WRITES", "READS", "ERRORS")
+	fmt.Fprintf(stdout, "%8s  %10s  %10s  %11s  %10s  %7s  %10s  %5s  %10s  %10s  %10s  %6s\n", "AT", "HEAP", "GO", "SQLITE PEAK", "RSS", "THREADS", "GOROUTINES", "FDS", "WAL", "WRITES", "READS", "ERRORS")
 	for time.Since(start) < o.duration {
 		<-tick.C
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		rss, _, _ := readRSS()
-		sqliteBytes, ok := sqliteMemory()
+		sqliteBytes, sqlitePeak, ok := sqliteMemory()
 		if !ok {
-			sqliteBytes = -1
+			sqliteBytes, sqlitePeak = -1, -1
 		}
 		s := soakSample{
-			RSSBytes:    rss,
-			SQLiteBytes: sqliteBytes,
-			GoBytes:     ms.Sys - ms.HeapReleased,
-			Threads:     threadProfile.Count(),
-			At:          time.Since(start).Seconds(),
-			HeapBytes:   ms.HeapAlloc,
-			Goroutines:  runtime.NumGoroutine(),
-			OpenFDs:     openFDs(),
-			WALBytes:    fileSize(path + "-wal"),
-			Writes:      writes.Load(),
-			Reads:       reads.Load(),
-			Errors:      errs.Load(),
+			RSSBytes:        rss,
+			SQLiteBytes:     sqliteBytes,
+			SQLitePeakBytes: sqlitePeak,
+			GoBytes:         ms.Sys - ms.HeapReleased,
+			Threads:         threadProfile.Count(),
+			At:              time.Since(start).Seconds(),
+			HeapBytes:       ms.HeapAlloc,
+			Goroutines:      runtime.NumGoroutine(),
+			OpenFDs:         openFDs(),
+			WALBytes:        fileSize(path + "-wal"),
+			Writes:          writes.Load(),
+			Reads:           reads.Load(),
+			Errors:          errs.Load(),
 		}
 		samples = append(samples, s)
 		if len(samples)%10 == 0 || len(samples) == 1 {
@@ -182,10 +187,10 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 				rss = bytesString(float64(s.RSSBytes))
 			}
 			sqlite := "n/a"
-			if s.SQLiteBytes >= 0 {
-				sqlite = bytesString(float64(s.SQLiteBytes))
+			if s.SQLitePeakBytes >= 0 {
+				sqlite = bytesString(float64(s.SQLitePeakBytes))
 			}
-			fmt.Fprintf(stdout, "%7.0fs  %10s  %10s  %10s  %10s  %7d  %10d  %5d  %10s  %10d  %10d  %6d\n", s.At, bytesString(float64(s.HeapBytes)),
+			fmt.Fprintf(stdout, "%7.0fs  %10s  %10s  %11s  %10s  %7d  %10d  %5d  %10s  %10d  %10d  %6d\n", s.At, bytesString(float64(s.HeapBytes)),
 				bytesString(float64(s.GoBytes)), sqlite, rss, s.Threads, s.Goroutines, s.OpenFDs, bytesString(float64(s.WALBytes)), s.Writes, s.Reads, s.Errors)
 		}
 	}
@@ -238,6 +243,7 @@ func soakVerdict(s []soakSample) string {
 		{"goroutines", func(x soakSample) float64 { return float64(x.Goroutines) }},
 		{"fds", func(x soakSample) float64 { return float64(x.OpenFDs) }},
 		{"sqlite", func(x soakSample) float64 { return float64(x.SQLiteBytes) }},
+		{"sqlite-peak", func(x soakSample) float64 { return float64(x.SQLitePeakBytes) }},
 		{"go", func(x soakSample) float64 { return float64(x.GoBytes) }},
 		{"threads", func(x soakSample) float64 { return float64(x.Threads) }},
 		{"rss", func(x soakSample) float64 { return float64(x.RSSBytes) }},

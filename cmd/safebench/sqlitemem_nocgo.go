@@ -3,4 +3,4 @@
 package main
 
 // sqliteMemory is unknown without cgo: there is no SQLite to ask.
-func sqliteMemory() (int64, bool) { return 0, false }
+func sqliteMemory() (used, peak int64, ok bool) { return 0, 0, false }
