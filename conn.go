@@ -402,11 +402,11 @@ func (c *conn) readBegan(query string) {
 	// and after each tick's work, so it lags by at most a tick, or the
 	// checkpoint a tick runs (an escalation may wait seconds for the write
 	// lock): enough for pins, which are counted in seconds.
-	r := openRead{since: time.Unix(0, c.file.clock.Load()), query: query}
+	site := ""
 	if c.debug {
-		r.site = callSite()
+		site = callSite()
 	}
-	c.read.set(r)
+	c.read.begin(c.file.clock.Load(), query, site)
 }
 
 // readEnded notes the end of one of c's open reads; with the last one the
@@ -419,7 +419,7 @@ func (c *conn) readEnded() {
 	}
 	c.openReads--
 	if c.openReads == 0 {
-		c.read.set(openRead{})
+		c.read.end()
 	}
 }
 

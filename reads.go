@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,10 +15,11 @@ import (
 // transaction from BeginTx until it ends. Only files with a checkpointer
 // track reads.
 //
-// Cost on the read path: an uncontended mutex per query, twice, no clock
-// read (a read's start is the file's clock, which the checkpointer sets
-// around every tick's work: see conn.readBegan), and no allocation: the
-// rows wrappers are reused per connection.
+// Cost on the read path: an atomic store when a read begins and one when
+// it ends (see readMark), no clock read (a read's start is the file's
+// clock, which the checkpointer sets around every tick's work: see
+// conn.readBegan), and no allocation: the rows wrappers are reused per
+// connection.
 
 // readTracker is the set of a file's connections, for finding the oldest
 // open read. The checkpointer scans it only when it needs to know.
@@ -65,21 +67,43 @@ func (r *readTracker) oldest() (openRead, bool) {
 // readMark is what a connection publishes while it has a read open: when
 // the oldest of its open reads began, and which statement it was. Its
 // connection writes it; the checkpointer reads it.
+//
+// The read path pays one atomic store to begin a read and one to end it:
+// the statement is written (under mu) only when it differs from the last
+// one published, which a prepared statement run in a loop never does. A
+// reader may thus pair a read's start with the statement of a read that
+// began just after it; the pair only names a pin in a log, and a pin is
+// a read open for seconds, long past such a race.
 type readMark struct {
-	mu   sync.Mutex // guards open
-	open openRead   // since.IsZero(): no read open
+	since atomic.Int64 // unix nanoseconds when the open read began; 0: none open
+
+	mu    sync.Mutex // guards query and site; the owning connection reads them without it
+	query string     // the statement of the last read begun
+	site  string     // where it began, with debug on; else ""
 }
+
+// begin publishes a read that began at since (unix nanoseconds, not 0).
+// Only the owning connection calls it.
+func (m *readMark) begin(since int64, query, site string) {
+	if query != m.query || site != m.site { // the owner's own writes: no lock to read them
+		m.mu.Lock()
+		m.query, m.site = query, site
+		m.mu.Unlock()
+	}
+	m.since.Store(since)
+}
+
+// end publishes that no read is open.
+func (m *readMark) end() { m.since.Store(0) }
 
 func (m *readMark) get() (openRead, bool) {
+	since := m.since.Load()
+	if since == 0 {
+		return openRead{}, false
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.open, !m.open.since.IsZero()
-}
-
-func (m *readMark) set(r openRead) {
-	m.mu.Lock()
-	m.open = r
-	m.mu.Unlock()
+	return openRead{since: time.Unix(0, since), query: m.query, site: m.site}, true
 }
 
 // trackedRows are the rows of a read on a file with a checkpointer: they
