@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,10 +41,16 @@ type soakSample struct {
 	Errors     int64  `json:"errors"`
 }
 
+// soakKeys is the soak's key space: the table starts with a row for every
+// key and the writers replace and delete rows of it, so the data stays the
+// same size however long the soak runs (about soakKeys·valueSize bytes);
+// memory that grows then is not data that grew.
+const soakKeys = 100_000
+
 // runSoak is -workload soak: one configuration under a mixed load for
 // -duration (writers, readers, and a second *sql.DB on the same file
 // opened and closed every second, which starts and stops connections and
-// the file's registry entry), sampling heap, goroutines, open file
+// the file's registry entry), sampling memory, goroutines, open file
 // descriptors and the WAL every second. It is not part of "all": it is
 // meant to run for minutes (-duration 10m), outside CI.
 func runSoak(o *options, base string, stdout, stderr io.Writer) int {
@@ -62,14 +67,18 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "safebench: soak: %v\n", err)
 		return 1
 	}
+	if _, err := h.w.ExecContext(ctx, `WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k+1 FROM n WHERE k < ?)
+		INSERT INTO kv(k, v) SELECT k, randomblob(?) FROM n`, soakKeys, valueSize); err != nil {
+		fmt.Fprintf(stderr, "safebench: soak: filling the table: %v\n", err)
+		return 1
+	}
 
 	var (
 		writes, reads, errs atomic.Int64
-		maxKey              atomic.Int64
 		stop                = make(chan struct{})
 		wg                  sync.WaitGroup
 	)
-	maxKey.Store(1)
+	const upsert = "INSERT INTO kv(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v"
 	fail := func(err error) {
 		if err != nil {
 			errs.Add(1)
@@ -89,16 +98,12 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 				}
 				randomValue(r, buf)
 				var err error
+				key := 1 + r.Int64N(soakKeys)
 				switch i % 3 {
-				case 0, 1:
-					var res sql.Result
-					if res, err = h.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", buf); err == nil {
-						id, _ := res.LastInsertId()
-						for cur := maxKey.Load(); id > cur && !maxKey.CompareAndSwap(cur, id); cur = maxKey.Load() {
-						}
-					}
+				case 0, 1: // a row comes back, or gets a new value
+					_, err = h.w.ExecContext(ctx, upsert, key, buf)
 				case 2:
-					_, err = h.w.ExecContext(ctx, "DELETE FROM kv WHERE k = ?", 1+r.Int64N(maxKey.Load()))
+					_, err = h.w.ExecContext(ctx, "DELETE FROM kv WHERE k = ?", key)
 				}
 				fail(err)
 				if err == nil {
@@ -118,7 +123,7 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 					return
 				default:
 				}
-				err := rangeScan(ctx, h.r, 1+r.Int64N(maxKey.Load()))
+				err := rangeScan(ctx, h.r, 1+r.Int64N(soakKeys))
 				fail(err)
 				if err == nil {
 					reads.Add(1)
@@ -142,7 +147,7 @@ func runSoak(o *options, base string, stdout, stderr io.Writer) int {
 				var n int64
 				err = other.r.QueryRowContext(ctx, "SELECT count(*) FROM kv").Scan(&n)
 				if err == nil {
-					_, err = other.w.ExecContext(ctx, "INSERT INTO kv(v) VALUES (x'00')")
+					_, err = other.w.ExecContext(ctx, upsert, 1+rand.Int64N(soakKeys), []byte{0})
 				}
 				fail(other.Close())
 			}
