@@ -2,7 +2,10 @@
 
 package sqlite3safe_test
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 // BenchmarkTxInsert is the statement path inside a BeginTx transaction:
 // one INSERT per op, committed every 1000.
@@ -25,6 +28,36 @@ func BenchmarkTxInsert(b *testing.B) {
 					if _, err := tx.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value"); err != nil {
 						b.Fatal(err)
 					}
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTxSmall is a transaction per op, as a service writes a small
+// unit of work: BeginTx, one INSERT, Commit, on one goroutine, with a
+// context that cannot be cancelled (a canceller makes go-sqlite3 run every
+// statement on a goroutine of its own, which would swamp the rest).
+func BenchmarkTxSmall(b *testing.B) {
+	for _, d := range walDrivers {
+		b.Run("driver="+d.name, func(b *testing.B) {
+			ctx := context.Background()
+			db := openBench(b, d)
+			if _, err := db.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := tx.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value"); err != nil {
+					b.Fatal(err)
 				}
 				if err := tx.Commit(); err != nil {
 					b.Fatal(err)

@@ -57,6 +57,7 @@ type conn struct {
 	closed    bool
 	openReads int            // reads open on the connection (readBegan, readEnded)
 	freeRows  []*trackedRows // wrappers for reuse (trackRead)
+	txStmts   txStmts        // BEGIN IMMEDIATE and COMMIT, compiled once (tx.go); closed by Close
 }
 
 var (
@@ -222,6 +223,7 @@ func (c *conn) Close() error {
 	if !c.sc.AutoCommit() {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
+	c.txStmts.close() // before the connection: SQLite keeps a connection with statements left open
 	c.waits.close()
 	err := c.sc.Close()
 	c.releaseLock()

@@ -243,7 +243,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
-	if _, err := c.sc.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+	if err := c.txStmts.run(ctx, c.sc, &c.txStmts.begin, "BEGIN IMMEDIATE"); err != nil {
 		c.unclaim()
 		return ctx, nil, err
 	}

@@ -22,7 +22,7 @@ var _ driver.Tx = (*tx)(nil)
 // Commit runs COMMIT. Like go-sqlite3, if COMMIT fails it runs ROLLBACK,
 // because database/sql considers the transaction finished either way.
 func (t *tx) Commit() error {
-	_, err := t.c.sc.ExecContext(context.Background(), "COMMIT", nil)
+	err := t.c.txStmts.run(context.Background(), t.c.sc, &t.c.txStmts.commit, "COMMIT")
 	if err != nil {
 		_, _ = t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
@@ -66,4 +66,46 @@ func checkIsolation(level driver.IsolationLevel) error {
 	}
 	return fmt.Errorf("sqlite3-safe: isolation level %v is not supported; SQLite transactions are serializable",
 		sql.IsolationLevel(level))
+}
+
+// txStmts are the statements every write transaction runs, BEGIN IMMEDIATE
+// and COMMIT, compiled once per connection: go-sqlite3 compiles a
+// statement without arguments anew on every call, and these run while the
+// write lock is held, where every microsecond is every writer's. A
+// statement that failed is reset by go-sqlite3 and runs again next time;
+// SQLite recompiles it if the schema changed. Owned by the connection's
+// goroutine, like the rest of its state.
+type txStmts struct {
+	begin, commit driver.Stmt // nil until first used
+}
+
+// run runs the statement *st holds, compiling query into it on first use.
+// If it cannot be compiled it runs query as go-sqlite3 would, so that the
+// error (or success) is SQLite's for that text.
+func (s *txStmts) run(ctx context.Context, sc sqliteConn, st *driver.Stmt, query string) error {
+	if *st == nil {
+		prepared, err := sc.PrepareContext(context.Background(), query)
+		if err != nil {
+			_, err = sc.ExecContext(ctx, query, nil)
+			return err
+		}
+		if _, ok := prepared.(driver.StmtExecContext); !ok {
+			prepared.Close()
+			_, err = sc.ExecContext(ctx, query, nil)
+			return err
+		}
+		*st = prepared
+	}
+	_, err := (*st).(driver.StmtExecContext).ExecContext(ctx, nil)
+	return err
+}
+
+// close finalizes the statements.
+func (s *txStmts) close() {
+	for _, st := range []*driver.Stmt{&s.begin, &s.commit} {
+		if *st != nil {
+			_ = (*st).Close()
+			*st = nil
+		}
+	}
 }

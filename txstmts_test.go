@@ -1,0 +1,112 @@
+//go:build cgo
+
+package sqlite3safe_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/sqlite3safe/sqlite3safe"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestTxAfterFailedCommitMatchesGoSQLite3: a connection runs the same
+// BEGIN IMMEDIATE and COMMIT for every write transaction; a COMMIT that
+// fails (a deferred foreign key), a schema change between transactions,
+// and statements SQLite refuses while others are pending (VACUUM, DROP
+// TABLE) give what plain go-sqlite3 gives, on one connection, in order.
+func TestTxAfterFailedCommitMatchesGoSQLite3(t *testing.T) {
+	run := func(db *sql.DB) []string {
+		ctx := context.Background()
+		c, err := db.Conn(ctx)
+		require.NoError(t, err)
+		defer c.Close()
+		var out []string
+		note := func(step string, err error) { out = append(out, fmt.Sprintf("%s: %v", step, err)) }
+		exec := func(step, q string, args ...any) {
+			_, err := c.ExecContext(ctx, q, args...)
+			note(step, err)
+		}
+		tx := func(step string, ctx context.Context, stmts ...string) {
+			t, err := c.BeginTx(ctx, nil)
+			if err != nil {
+				note(step+" begin", err)
+				return
+			}
+			for i, q := range stmts {
+				_, err := t.ExecContext(ctx, q)
+				note(fmt.Sprintf("%s stmt %d", step, i), err)
+			}
+			note(step+" commit", t.Commit())
+		}
+		exec("schema", "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(pid REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)")
+		exec("fk on", "PRAGMA foreign_keys=ON")
+		tx("orphan", ctx, "INSERT INTO c VALUES (7)") // COMMIT fails, then ROLLBACK
+		tx("parent", ctx, "INSERT INTO p VALUES (7)", "INSERT INTO c VALUES (7)")
+		cancellable, cancel := context.WithCancel(ctx)
+		tx("cancellable", cancellable, "INSERT INTO p VALUES (8)")
+		cancel()
+		exec("alter", "ALTER TABLE p ADD COLUMN x DEFAULT 'x'")
+		tx("after alter", ctx, "INSERT INTO p(id, x) VALUES (9, 'y')")
+		tx("orphan again", ctx, "INSERT INTO c VALUES (70)")
+		exec("vacuum", "VACUUM")
+		exec("drop", "DROP TABLE c")
+		tx("after drop", ctx, "INSERT INTO p(id) VALUES (10)")
+		rows, err := c.QueryContext(ctx, "SELECT id, x FROM p ORDER BY id")
+		require.NoError(t, err)
+		defer rows.Close()
+		for rows.Next() {
+			var id int
+			var x string
+			require.NoError(t, rows.Scan(&id, &x))
+			out = append(out, fmt.Sprintf("row %d %s", id, x))
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	plain := run(openDB(t, "sqlite3", tempDSN(t, "_journal_mode=WAL&_txlock=immediate")))
+	safe := run(openDB(t, sqlite3safe.DriverName, tempDSN(t, "")))
+	assert.Equal(t, plain, safe)
+	t.Logf("%q", safe)
+	assert.Contains(t, safe, "orphan commit: FOREIGN KEY constraint failed", "the script should make COMMIT fail")
+	assert.Contains(t, safe, "row 10 x", "the last transaction should have committed")
+}
+
+// TestTxStatementsFinalizedOnClose: after db.Close, no descriptor of the
+// process points at the database file, though every connection ran write
+// transactions (whose BEGIN and COMMIT each connection keeps compiled).
+func TestTxStatementsFinalizedOnClose(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("SKIPPED: reads /proc/self/fd, Linux only")
+	}
+	path := filepath.Join(t.TempDir(), "tx.db")
+	db, err := sql.Open(sqlite3safe.DriverName, path)
+	require.NoError(t, err)
+	mustExec(t, db, "CREATE TABLE t(a)")
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for i := range 4 { // four connections at once, each with a transaction of its own
+		c, err := db.Conn(ctx)
+		require.NoError(t, err)
+		conns = append(conns, c)
+		tx, err := c.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, "INSERT INTO t VALUES (?)", i)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+	}
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM t").Scan(&n))
+	require.Equal(t, 4, n)
+	require.Positive(t, fdsOn(t, path)[path], "the test should see the database's descriptors while it is open")
+	require.NoError(t, db.Close())
+	assert.Zero(t, fdsOn(t, path)[path], "descriptors on the database left after Close")
+}
