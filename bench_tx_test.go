@@ -38,31 +38,40 @@ func BenchmarkTxInsert(b *testing.B) {
 }
 
 // BenchmarkTxSmall is a transaction per op, as a service writes a small
-// unit of work: BeginTx, one INSERT, Commit, on one goroutine, with a
-// context that cannot be cancelled (a canceller makes go-sqlite3 run every
-// statement on a goroutine of its own, which would swamp the rest).
+// unit of work: BeginTx, one INSERT, Commit, on one goroutine; with a
+// context that cannot end, and with one that can (a request's), which
+// makes go-sqlite3 watch every exec's context.
 func BenchmarkTxSmall(b *testing.B) {
-	for _, d := range walDrivers {
-		b.Run("driver="+d.name, func(b *testing.B) {
-			ctx := context.Background()
-			db := openBench(b, d)
-			if _, err := db.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
-				b.Fatal(err)
+	for _, cancellable := range []bool{false, true} {
+		for _, d := range walDrivers {
+			name := "ctx=background/driver=" + d.name
+			if cancellable {
+				name = "ctx=cancellable/driver=" + d.name
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				tx, err := db.BeginTx(ctx, nil)
-				if err != nil {
+			b.Run(name, func(b *testing.B) {
+				ctx := context.Background()
+				if cancellable {
+					ctx = b.Context()
+				}
+				db := openBench(b, d)
+				if _, err := db.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := tx.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value"); err != nil {
-					b.Fatal(err)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					tx, err := db.BeginTx(ctx, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := tx.ExecContext(ctx, "INSERT INTO kv(v) VALUES (?)", "value"); err != nil {
+						b.Fatal(err)
+					}
+					if err := tx.Commit(); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"runtime/cgo"
 	"strings"
+	"unsafe"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -56,6 +57,15 @@ var connHandleField, connHandleOK = reflect.TypeFor[sqlite3.SQLiteConn]().FieldB
 // canWaitWithContext says busyWait can make waits end with the context.
 var canWaitWithContext = connHandleOK && len(connHandleField.Index) == 1 && connHandleField.Type.Kind() == reflect.Pointer
 
+// sqliteHandle is conn's sqlite3 handle, or nil when it cannot be read
+// (canWaitWithContext false) or the connection is closed.
+func sqliteHandle(conn *sqlite3.SQLiteConn) unsafe.Pointer {
+	if !canWaitWithContext {
+		return nil
+	}
+	return reflect.ValueOf(conn).Elem().Field(connHandleField.Index[0]).UnsafePointer()
+}
+
 // newBusyWait gives sc the handler. If anything fails, sc keeps SQLite's
 // handler, and the busyWait does nothing.
 func newBusyWait(sc sqliteConn) *busyWait {
@@ -64,7 +74,7 @@ func newBusyWait(sc sqliteConn) *busyWait {
 	if !ok || !canWaitWithContext {
 		return b
 	}
-	db := reflect.ValueOf(conn).Elem().Field(connHandleField.Index[0]).UnsafePointer()
+	db := sqliteHandle(conn)
 	if db == nil {
 		return b
 	}

@@ -47,6 +47,7 @@ type conn struct {
 	trackReads  bool          // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 	waits       *busyWait     // makes waits for other processes end with the context (busywait_cgo.go); immutable
+	cancel      *canceller    // interrupts a running exec when its context ends (interrupt_cgo.go); immutable
 
 	// Owned by the goroutine database/sql lets use the connection.
 	locked    rwlock.Mode     // what this connection holds of file.lock, for its claims (claim)
@@ -446,4 +447,46 @@ func waitError(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return err
+}
+
+// execWith runs query through e, go-sqlite3's exec on c's connection. A
+// single statement with arguments has its context watched by c.cancel
+// rather than by a goroutine of go-sqlite3's; a statement without
+// arguments (which go-sqlite3 caches only when its context can end) and a
+// string that may hold several statements (go-sqlite3 looks at the
+// context before each) go to go-sqlite3 as they are.
+func (c *conn) execWith(ctx context.Context, e driver.ExecerContext, query string, args []driver.NamedValue) (driver.Result, error) {
+	if len(args) == 0 || !oneStatement(query) {
+		return e.ExecContext(ctx, query, args)
+	}
+	return c.cancel.exec(ctx, func(ctx context.Context) (driver.Result, error) { return e.ExecContext(ctx, query, args) })
+}
+
+// execConn is execWith on the connection itself.
+func (c *conn) execConn(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.execWith(ctx, c.sc, query, args)
+}
+
+// execStmt runs a statement go-sqlite3 compiled, with its context watched
+// by c.cancel (a compiled statement is one statement).
+func (c *conn) execStmt(ctx context.Context, st driver.StmtExecContext, args []driver.NamedValue) (driver.Result, error) {
+	return c.cancel.exec(ctx, func(ctx context.Context) (driver.Result, error) { return st.ExecContext(ctx, args) })
+}
+
+// oneStatement reports whether query has no semicolon before its trailing
+// ones and white space: one statement, for sure. (A semicolon in a string
+// literal or a comment makes it answer false, which only costs speed.)
+func oneStatement(query string) bool {
+	i := strings.IndexByte(query, ';')
+	if i < 0 {
+		return true
+	}
+	for _, r := range query[i:] {
+		switch r {
+		case ';', ' ', '\t', '\n', '\r', '\f', '\v':
+		default:
+			return false
+		}
+	}
+	return true
 }

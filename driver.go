@@ -216,6 +216,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		logger:      c.info.cfg.logger,
 		slowWait:    c.info.cfg.slowWait,
 		waits:       waits,
+		cancel:      newCanceller(sc),
 	}
 	if start != nil {
 		cn.brakeLimit = c.info.cfg.walLimit

@@ -72,7 +72,7 @@ func (s *safeConn) exec(ctx context.Context, query string, args []driver.NamedVa
 		if err := s.c.refuseInTx(query); err != nil {
 			return nil, err
 		}
-		return s.c.sc.ExecContext(ctx, query, args)
+		return s.c.execConn(ctx, query, args)
 	}
 	return s.i.ConnExecContext(ctx, s.c, query, args)
 }
@@ -206,7 +206,7 @@ func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 
 func (p *safeStmt) exec(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if p.s.inBeginTx() {
-		return p.st.ExecContext(ctx, args)
+		return p.s.c.execStmt(ctx, p.st, args)
 	}
 	return p.s.i.StmtExecContext(ctx, p.st, p.query, args)
 }

@@ -43,7 +43,7 @@ var _ sqlmw.Interceptor = (*interceptor)(nil)
 // ConnExecContext runs db.Exec (and tx.Exec inside a manual transaction).
 func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerContext, query string, args []driver.NamedValue) (driver.Result, error) {
 	return i.exec(ctx, query, args, true, func(q string) (driver.Result, error) {
-		return parent.ExecContext(ctx, q, args)
+		return i.c.execWith(ctx, parent, q, args)
 	})
 }
 
@@ -51,7 +51,7 @@ func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerC
 // compiled as written; SQLite's write lock is taken right after it runs.
 func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
 	return i.exec(ctx, query, args, false, func(string) (driver.Result, error) {
-		return stmt.ExecContext(ctx, args)
+		return i.c.execStmt(ctx, stmt, args)
 	})
 }
 
@@ -243,7 +243,7 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
-	if err := c.txStmts.run(ctx, c.sc, &c.txStmts.begin, "BEGIN IMMEDIATE"); err != nil {
+	if err := c.runTxStmt(ctx, &c.txStmts.begin, "BEGIN IMMEDIATE"); err != nil {
 		c.unclaim()
 		return ctx, nil, err
 	}

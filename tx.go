@@ -22,7 +22,7 @@ var _ driver.Tx = (*tx)(nil)
 // Commit runs COMMIT. Like go-sqlite3, if COMMIT fails it runs ROLLBACK,
 // because database/sql considers the transaction finished either way.
 func (t *tx) Commit() error {
-	err := t.c.txStmts.run(context.Background(), t.c.sc, &t.c.txStmts.commit, "COMMIT")
+	err := t.c.runTxStmt(context.Background(), &t.c.txStmts.commit, "COMMIT")
 	if err != nil {
 		_, _ = t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
@@ -79,10 +79,12 @@ type txStmts struct {
 	begin, commit driver.Stmt // nil until first used
 }
 
-// run runs the statement *st holds, compiling query into it on first use.
+// runTxStmt runs the statement *st (one of c.txStmts) holds, compiling
+// query into it on first use.
 // If it cannot be compiled it runs query as go-sqlite3 would, so that the
 // error (or success) is SQLite's for that text.
-func (s *txStmts) run(ctx context.Context, sc sqliteConn, st *driver.Stmt, query string) error {
+func (c *conn) runTxStmt(ctx context.Context, st *driver.Stmt, query string) error {
+	sc := c.sc
 	if *st == nil {
 		prepared, err := sc.PrepareContext(context.Background(), query)
 		if err != nil {
@@ -96,7 +98,7 @@ func (s *txStmts) run(ctx context.Context, sc sqliteConn, st *driver.Stmt, query
 		}
 		*st = prepared
 	}
-	_, err := (*st).(driver.StmtExecContext).ExecContext(ctx, nil)
+	_, err := c.execStmt(ctx, (*st).(driver.StmtExecContext), nil)
 	return err
 }
 
