@@ -490,3 +490,18 @@ func oneStatement(query string) bool {
 	}
 	return true
 }
+
+// attached is called after a statement holding an ATTACH ran on c. SQLite
+// compiles some statements for the databases attached when it compiles
+// them (BEGIN IMMEDIATE locks each; an unqualified ANALYZE or PRAGMA
+// integrity_check visits each), and an ATTACH does not make statements
+// compiled before it compile again (a DETACH does). So the connection's
+// own kept statements are finalized, to be compiled again when next used,
+// and go-sqlite3's statement cache is turned off for the connection (it
+// has no call to empty it): what it holds was compiled for fewer
+// databases. Statements prepared by the application (*sql.Stmt) are the
+// application's, as with go-sqlite3.
+func (c *conn) attached() {
+	c.txStmts.close()
+	stopStmtCache(c.sc)
+}

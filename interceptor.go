@@ -78,6 +78,9 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	default:
 		res, err = run(query)
 	}
+	if cl.Attach {
+		c.attached()
+	}
 	c.settle(claimed)
 	return res, err
 }
@@ -120,6 +123,9 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 		rows, err = runOne(ctx, c, query, onConn, run)
 	default:
 		rows, err = run(query)
+	}
+	if cl.Attach {
+		c.attached() // go-sqlite3 has taken the first step: the ATTACH has run
 	}
 	if err != nil || rows == nil {
 		c.settle(claimed)

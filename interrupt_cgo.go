@@ -30,14 +30,21 @@ import (
 // a statement interrupted because its context ended returns the context's
 // error; one that finished first returns its own result.
 //
-// A callback never reaches a later statement: it interrupts only while
-// its statement is recorded as running, holding mu as it does, and the
+// A callback acts only for its own statement: it interrupts only while
+// that statement is recorded as running, holding mu as it does, and the
 // statement's end is recorded under mu; and a statement whose callback
 // could not be unregistered (its context ended: the callback has started
 // on a goroutine of its own, or is about to) waits for the callback to
 // finish before it returns, so no callback is left over when the next
 // statement starts. The connection closes only after its statements
 // return, so the handle is valid whenever a callback uses it.
+//
+// sqlite3_interrupt acts on the whole connection, as with go-sqlite3: a
+// query whose rows are open on the same connection is interrupted too, and
+// SQLite keeps the interrupt until no statement of the connection is
+// running, so one that lands as the exec finishes, with rows still open,
+// reaches those rows or the next statement. go-sqlite3 has the same window
+// (wider: its check comes after its goroutine is scheduled).
 //
 // Only execs go this way: go-sqlite3 already watches a query's context
 // without a goroutine. An exec without arguments keeps go-sqlite3's own

@@ -25,6 +25,15 @@ func TestCanWaitWithContext(t *testing.T) {
 	}
 }
 
+// TestCanStopStmtCache: the connection can turn go-sqlite3's statement
+// cache off after an ATTACH (conn.attached); without the field, statements
+// cached before an ATTACH would leave the new database out.
+func TestCanStopStmtCache(t *testing.T) {
+	if !canStopStmtCache {
+		t.Fatal("go-sqlite3's SQLiteConn has no bool field stmtCacheEnabled: statements cached before an ATTACH are used after it")
+	}
+}
+
 // TestStatementInterfacesAreGoSQLite3s: a prepared statement has the
 // optional interfaces go-sqlite3's has, no more, so database/sql converts
 // arguments for it as it does for go-sqlite3.

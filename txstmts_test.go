@@ -110,3 +110,84 @@ func TestTxStatementsFinalizedOnClose(t *testing.T) {
 	require.NoError(t, db.Close())
 	assert.Zero(t, fdsOn(t, path)[path], "descriptors on the database left after Close")
 }
+
+// TestAttachRecompilesWhatTheConnectionKeeps: SQLite compiles BEGIN
+// IMMEDIATE (and PRAGMA database_list, an unqualified ANALYZE, …) for the
+// databases attached when it compiles them, and an ATTACH does not make
+// earlier statements compile again. Statements a connection keeps compiled
+// from before an ATTACH (the transaction's BEGIN, go-sqlite3's statement
+// cache) must not leave the new database out: a write transaction begun
+// after the ATTACH locks it, and PRAGMA database_list lists it, as on plain
+// go-sqlite3, which compiles them anew every time.
+func TestAttachRecompilesWhatTheConnectionKeeps(t *testing.T) {
+	for _, cancellable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cancellable=%v", cancellable), func(t *testing.T) {
+			run := func(driverName, dsn string) []string {
+				bg := context.Background()
+				ctx := bg
+				if cancellable {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(bg)
+					defer cancel()
+				}
+				other := filepath.Join(t.TempDir(), "other.db")
+				db := openDB(t, driverName, dsn)
+				c, err := db.Conn(bg)
+				require.NoError(t, err)
+				defer c.Close()
+				exec := func(q string, args ...any) {
+					_, err := c.ExecContext(ctx, q, args...)
+					require.NoError(t, err, q)
+				}
+				var out []string
+				databases := func(step string) {
+					rows, err := c.QueryContext(ctx, "PRAGMA database_list")
+					require.NoError(t, err)
+					defer rows.Close()
+					var names []string
+					for rows.Next() {
+						var seq int
+						var name, file string
+						require.NoError(t, rows.Scan(&seq, &name, &file))
+						names = append(names, name)
+					}
+					require.NoError(t, rows.Err())
+					out = append(out, fmt.Sprintf("%s: databases %v", step, names))
+				}
+				otherWriter := func(step string) {
+					raw, err := sql.Open("sqlite3", other+"?_busy_timeout=0")
+					require.NoError(t, err)
+					defer raw.Close()
+					_, err = raw.Exec("BEGIN IMMEDIATE; INSERT INTO t VALUES (3); COMMIT")
+					out = append(out, fmt.Sprintf("%s: another writer on the attached file: %v", step, err))
+					_, _ = raw.Exec("ROLLBACK")
+				}
+
+				exec("CREATE TABLE m(x)")
+				// Each compiled once before the ATTACH.
+				tx, err := c.BeginTx(ctx, nil)
+				require.NoError(t, err)
+				require.NoError(t, tx.Commit())
+				exec("BEGIN IMMEDIATE")
+				exec("COMMIT")
+				databases("before")
+
+				exec("ATTACH DATABASE ? AS o", other)
+				exec("CREATE TABLE o.t(x)") // (not CREATE INDEX, which makes SQLite compile everything again)
+				tx, err = c.BeginTx(ctx, nil)
+				require.NoError(t, err)
+				otherWriter("BeginTx")
+				require.NoError(t, tx.Rollback())
+				exec("BEGIN IMMEDIATE")
+				otherWriter("BEGIN IMMEDIATE")
+				exec("ROLLBACK")
+				databases("after")
+				return out
+			}
+			plain := run("sqlite3", tempDSN(t, "_journal_mode=WAL&_txlock=immediate"))
+			safe := run(sqlite3safe.DriverName, tempDSN(t, ""))
+			assert.Equal(t, plain, safe)
+			t.Logf("%q", safe)
+		})
+	}
+}

@@ -21,7 +21,10 @@ import (
 // the connection's next statement through database/sql it has SQLite's own
 // busy handler, so PRAGMA busy_timeout reads and sets what it does in
 // go-sqlite3, and its waits for other processes do not end with a context.
-// Unwrap also accepts a *sqlite3.SQLiteConn (as _safe=off gives) and
+// The connection still belongs to database/sql: do not Close it (it keeps
+// compiled statements of sqlite3-safe's, which SQLite would keep it open
+// for), and ATTACH through database/sql, which sees it and compiles its
+// kept statements again, rather than here. Unwrap also accepts a *sqlite3.SQLiteConn (as _safe=off gives) and
 // returns it. It reports false for anything else.
 func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
 	switch c := driverConn.(type) {

@@ -33,6 +33,11 @@ type Class struct {
 	// ROLLBACK TO of the savepoint SPName.
 	SP     SavepointOp
 	SPName string
+	// Attach: the text holds an ATTACH. SQLite compiles some statements
+	// (BEGIN IMMEDIATE, an ANALYZE or PRAGMA of every database) for the
+	// databases attached when they are compiled, and an ATTACH does not
+	// make statements compiled before it compile again.
+	Attach bool
 }
 
 // PlainRead reports a statement that needs no lock in WAL mode and leaves
@@ -70,6 +75,7 @@ func Classify(query string) Class {
 		c.Write = c.Write || st.Write
 		c.Ask = c.Ask || st.Ask
 		c.TxControl = c.TxControl || st.TxControl
+		c.Attach = c.Attach || st.Attach
 		c.PlainBegin = st.PlainBegin
 		c.SP, c.SPName = st.SP, st.SPName
 		if c.Forbidden == "" {
@@ -337,13 +343,15 @@ func (s *scanner) statement() stmtClass {
 		// These end a transaction: they need no lock of their own, but
 		// the transaction state must be read back.
 		st.TxControl = true
+	case eq(first, "ATTACH"):
+		st.Write, st.Attach = true, true
 	case eq(first, "PRAGMA"):
 		var read bool
 		read, st.Forbidden = s.pragma()
 		st.Write = !read
 	default:
 		// INSERT, UPDATE, DELETE, REPLACE, CREATE, DROP, ALTER, VACUUM,
-		// REINDEX, ANALYZE, ATTACH, DETACH and anything unknown.
+		// REINDEX, ANALYZE, DETACH and anything unknown.
 		st.Write = true
 	}
 	s.skipToEnd()

@@ -19,6 +19,7 @@ var (
 	clsRead   = Class{}                                               // no lock in WAL mode
 	clsWrite  = Class{Write: true}                                    // write lock
 	clsAsk    = Class{Ask: true}                                      // ask sqlite3_stmt_readonly
+	clsAttach = Class{Write: true, Attach: true}                      // ATTACH: the connection recompiles what it keeps
 	clsTx     = Class{TxControl: true}                                // COMMIT, ROLLBACK, RELEASE, END
 	clsWTx    = Class{Write: true, TxControl: true}                   // opens a transaction
 	clsPBegin = Class{Write: true, TxControl: true, PlainBegin: true} // BEGIN [DEFERRED] [TRANSACTION]
@@ -132,8 +133,11 @@ var cases = []struct {
 	{"REINDEX", clsWrite},
 	{"REINDEX t_a", clsWrite},
 	{"ANALYZE", clsWrite},
-	{"ATTACH DATABASE ':memory:' AS aux", clsWrite},
-	{"attach ':memory:' as aux", clsWrite},
+	{"ATTACH DATABASE ':memory:' AS aux", clsAttach},
+	{"attach ':memory:' as aux", clsAttach},
+	{"SELECT 1; ATTACH 'x.db' AS x; SELECT 2", clsAttach},
+	{"/* ATTACH */ SELECT 'ATTACH'", clsRead},
+	{"DETACH aux", clsWrite},
 	{"DETACH DATABASE aux", clsWrite},
 
 	// Transactions.
