@@ -107,6 +107,9 @@ func WithMaxWaiters(n int) Option {
 // wins when the DSN gives it): invisible to the caller, it never hands out
 // a statement that is in use, recompiles after a schema change, does not
 // keep multi-statement strings, and is emptied when the connection closes.
+// A connection that runs an ATTACH stops using its cache: statements such
+// as BEGIN IMMEDIATE are compiled for the databases attached at the time,
+// and SQLite does not compile them again after an ATTACH.
 func WithStmtCache(n int) Option {
 	return optionFunc(func(c *config) {
 		c.stmtCache = n
