@@ -54,9 +54,7 @@ func BenchmarkTxSmall(b *testing.B) {
 					ctx = b.Context()
 				}
 				db := openBench(b, d)
-				if _, err := db.ExecContext(ctx, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
-					b.Fatal(err)
-				}
+				mustExec(b, db, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

@@ -73,38 +73,44 @@ func checkIsolation(level driver.IsolationLevel) error {
 // statement without arguments anew on every call, and these run while the
 // write lock is held, where every microsecond is every writer's. A
 // statement that failed is reset by go-sqlite3 and runs again next time;
-// SQLite recompiles it if the schema changed. Owned by the connection's
-// goroutine, like the rest of its state.
+// SQLite recompiles it if the schema changed (conn.attached drops them
+// after an ATTACH, which does not). Owned by the connection's goroutine,
+// like the rest of its state.
 type txStmts struct {
-	begin, commit driver.Stmt // nil until first used
+	begin, commit keptStmt // nil until first used
+}
+
+// keptStmt is what a kept statement is used as.
+type keptStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
 }
 
 // runTxStmt runs the statement *st (one of c.txStmts) holds, compiling
-// query into it on first use.
-// If it cannot be compiled it runs query as go-sqlite3 would, so that the
-// error (or success) is SQLite's for that text.
-func (c *conn) runTxStmt(ctx context.Context, st *driver.Stmt, query string) error {
-	sc := c.sc
+// query into it on first use. If it cannot be compiled it runs query as
+// go-sqlite3 would, so that the error (or success) is SQLite's for that
+// text.
+func (c *conn) runTxStmt(ctx context.Context, st *keptStmt, query string) error {
 	if *st == nil {
-		prepared, err := sc.PrepareContext(context.Background(), query)
-		if err != nil {
-			_, err = sc.ExecContext(ctx, query, nil)
+		if prepared, err := c.sc.PrepareContext(context.Background(), query); err == nil {
+			if ks, ok := prepared.(keptStmt); ok {
+				*st = ks
+			} else {
+				_ = prepared.Close()
+			}
+		}
+		if *st == nil {
+			_, err := c.sc.ExecContext(ctx, query, nil)
 			return err
 		}
-		if _, ok := prepared.(driver.StmtExecContext); !ok {
-			prepared.Close()
-			_, err = sc.ExecContext(ctx, query, nil)
-			return err
-		}
-		*st = prepared
 	}
-	_, err := c.execStmt(ctx, (*st).(driver.StmtExecContext), nil)
+	_, err := c.execStmt(ctx, *st, nil)
 	return err
 }
 
 // close finalizes the statements.
 func (s *txStmts) close() {
-	for _, st := range []*driver.Stmt{&s.begin, &s.commit} {
+	for _, st := range []*keptStmt{&s.begin, &s.commit} {
 		if *st != nil {
 			_ = (*st).Close()
 			*st = nil
