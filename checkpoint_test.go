@@ -314,6 +314,7 @@ func TestSlowLockWaitIsLogged(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE t(x)")
 	tx, err := db.Begin()
 	require.NoError(t, err)
+	mustExec(t, tx, "INSERT INTO t VALUES (0)") // takes the lock
 	go func() { time.Sleep(100 * time.Millisecond); _ = tx.Commit() }()
 	mustExec(t, db, "INSERT INTO t VALUES (1)")
 	assert.Contains(t, logs.String(), "slow lock wait")

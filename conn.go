@@ -20,7 +20,9 @@ type txState uint8
 
 const (
 	txNone     txState = iota // autocommit
-	txWrite                   // a BeginTx write transaction: holds the exclusive lock
+	txPending                 // a BeginTx write transaction before its first statement: holds nothing, SQLite not in a transaction
+	txWrite                   // a BeginTx write transaction: BEGIN IMMEDIATE run, holds the exclusive lock
+	txYielded                 // a BeginTx write transaction that gave its lock to its goroutine's write (lazytx.go): reads without it
 	txReadOnly                // a BeginTx read-only transaction: no lock in WAL, shared otherwise
 	txManual                  // BEGIN or SAVEPOINT run as a statement: holds the exclusive lock
 )
@@ -59,6 +61,16 @@ type conn struct {
 	openReads int            // reads open on the connection (readBegan, readEnded)
 	freeRows  []*trackedRows // wrappers for reuse (trackRead)
 	txStmts   txStmts        // BEGIN IMMEDIATE and COMMIT, compiled once (tx.go); closed by Close
+
+	// A BeginTx transaction's state (lazytx.go), owned like the above.
+	txClaim   bool   // the transaction holds one of the connection's claims
+	wrote     bool   // txWrite: a statement that may write has run (not only reads)
+	txRead    bool   // the transaction published a read mark, ended with it
+	txGID     uint64 // the goroutine of the transaction's first statement, if it was a read in WAL mode; else 0
+	published bool   // txLeave made the transaction idle; settleYield ends that
+	yieldLost bool   // txYielded: the hand-over could not keep the snapshot
+
+	yield txYield // shared with a writer that may take over an idle transaction's lock (lazytx.go)
 }
 
 var (
@@ -221,6 +233,9 @@ func (c *conn) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.published {
+		c.settleYield() // no hand-over from here on
+	}
 	if !c.sc.AutoCommit() {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
@@ -267,6 +282,9 @@ func (c *conn) claim(ctx context.Context, mode rwlock.Mode, what string) error {
 	}
 	var braked time.Duration
 	if mode == rwlock.Exclusive {
+		// This goroutine's own transaction may hold the lock, idle, having
+		// only read: it gives the lock up rather than be waited for.
+		c.tryHandOver()
 		// The WAL is over its limit: wait for the checkpoint, a bounded
 		// wait that does not count against the lock timeout (waitBrake).
 		var err error

@@ -108,10 +108,13 @@ var waitingStatements = []struct {
 }{
 	{"BeginTx", func(ctx context.Context, db *sql.DB) error {
 		tx, err := db.BeginTx(ctx, nil)
-		if err == nil {
-			_ = tx.Rollback()
+		if err != nil {
+			return err
 		}
-		return err
+		defer tx.Rollback() //nolint:errcheck
+		// A transaction begins, and waits, at its first statement.
+		var n int
+		return tx.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&n)
 	}},
 	{"Exec", func(ctx context.Context, db *sql.DB) error {
 		_, err := db.ExecContext(ctx, "INSERT INTO t VALUES ('parent')")

@@ -238,11 +238,14 @@ func TestCloseRollsBackDespiteUnclosedStatement(t *testing.T) {
 
 // holdWriteTx begins a write transaction and returns it; the test rolls
 // it back.
+// holdWriteTx begins a transaction that holds the write lock: a write
+// transaction takes it at its first statement, here a SAVEPOINT.
 func holdWriteTx(t *testing.T, db *sql.DB) *sql.Tx {
 	t.Helper()
 	tx, err := db.Begin()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tx.Rollback() })
+	mustExec(t, tx, "SAVEPOINT held")
 	return tx
 }
 
@@ -270,9 +273,12 @@ func TestLockTimeout(t *testing.T) {
 	assert.GreaterOrEqual(t, elapsed, timeout-10*time.Millisecond, "returned before the timeout")
 	assert.Less(t, elapsed, 30*time.Second, "liveness: lock wait did not end")
 
-	// BeginTx waits for the same lock.
-	_, err = db.Begin()
+	// Another transaction's first statement waits for the same lock.
+	other, err := db.Begin()
+	require.NoError(t, err)
+	_, err = other.Exec("INSERT INTO t VALUES (4)")
 	assert.ErrorIs(t, err, sqlite3safe.ErrLockTimeout)
+	require.NoError(t, other.Rollback())
 
 	// Reads go on meanwhile and do not see tx's row.
 	var n int
@@ -311,7 +317,9 @@ func TestContextWhileWaiting(t *testing.T) {
 
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel2() }()
-	_, err = db.BeginTx(ctx2, nil)
+	tx2, err := db.BeginTx(ctx2, nil) // takes nothing yet
+	require.NoError(t, err)
+	_, err = tx2.ExecContext(ctx2, "INSERT INTO t VALUES (3)") // waits for the lock
 	assert.ErrorIs(t, err, context.Canceled)
 
 	require.NoError(t, tx.Rollback())
@@ -730,9 +738,11 @@ func TestConnectorCloseIsIdempotent(t *testing.T) {
 func TestDebugNamesLockHolder(t *testing.T) {
 	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe_debug=1&_safe_lock_timeout=50"))
 	mustExec(t, db, "CREATE TABLE t(x)")
-	tx, err := db.Begin() // the line the error must name
+	tx, err := db.Begin()
 	require.NoError(t, err)
 	defer tx.Rollback()
+	_, err = tx.Exec("INSERT INTO t VALUES (0)") // the line the error must name: the lock is taken here
+	require.NoError(t, err)
 	_, err = db.Exec("INSERT INTO t VALUES (1)")
 	var lte *sqlite3safe.LockTimeoutError
 	require.ErrorAs(t, err, &lte)

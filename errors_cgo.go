@@ -13,6 +13,11 @@ func errBusy() error {
 	return sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrNoExtended(sqlite3.ErrBusy)}
 }
 
+// errBusySnapshot is go-sqlite3's SQLITE_BUSY_SNAPSHOT.
+func errBusySnapshot() error {
+	return sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrBusySnapshot}
+}
+
 // isBusy reports SQLite's SQLITE_BUSY (with any extended code).
 func isBusy(err error) bool {
 	var se sqlite3.Error

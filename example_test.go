@@ -121,7 +121,10 @@ func ExampleNewConnector() {
 		log.Fatal(err)
 	}
 	defer tx.Rollback()
-	_, err = db.Exec("INSERT INTO t VALUES (1)") // should have been tx.Exec
+	if _, err := tx.Exec("INSERT INTO t VALUES (1)"); err != nil { // the transaction takes the lock
+		log.Fatal(err)
+	}
+	_, err = db.Exec("INSERT INTO t VALUES (2)") // should have been tx.Exec
 	fmt.Println(errors.Is(err, sqlite3safe.ErrLockTimeout))
 	// Output: true
 }

@@ -10,9 +10,10 @@ import (
 
 // safeConn is the connection database/sql holds. Statements that need
 // nothing from sqlite3-safe go straight to go-sqlite3: reads outside a
-// transaction in WAL mode (readers take no lock), and every statement inside
-// a BeginTx transaction (it never waits for the lock again; only a refused
-// PRAGMA is looked for). Everything else goes to the connection's
+// transaction in WAL mode (readers take no lock), and the statements of a
+// BeginTx transaction once it has written or if it is read-only (it never
+// waits for the lock again; only a refused PRAGMA is looked for). The other
+// statements of a BeginTx transaction go through txRun (lazytx.go). Everything else goes to the connection's
 // interceptor, whose sqlmw.Interceptor methods safeConn calls itself.
 //
 // safeConn calls them rather than going through sqlmw's connection
@@ -52,12 +53,6 @@ var (
 	_ driver.Validator          = (*safeConn)(nil)
 )
 
-// inBeginTx reports whether the connection is inside a BeginTx
-// transaction, where statements need neither a lock nor bookkeeping.
-func (s *safeConn) inBeginTx() bool {
-	return s.c.tx == txWrite || s.c.tx == txReadOnly
-}
-
 // ExecContext runs a statement; outside a transaction it is classified and
 // locked by the interceptor.
 func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -68,11 +63,16 @@ func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.
 }
 
 func (s *safeConn) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if s.inBeginTx() {
-		if err := s.c.refuseInTx(query); err != nil {
+	if c := s.c; c.inBeginTx() {
+		if err := c.refuseInTx(query); err != nil {
 			return nil, err
 		}
-		return s.c.execConn(ctx, query, args)
+		if c.txFast() {
+			return c.execConn(ctx, query, args)
+		}
+		return txRun(ctx, c, sqlclass.Classify(query).PlainRead(), func() (driver.Result, error) {
+			return c.execConn(ctx, query, args)
+		})
 	}
 	return s.i.ConnExecContext(ctx, s.c, query, args)
 }
@@ -87,11 +87,16 @@ func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver
 }
 
 func (s *safeConn) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if s.inBeginTx() {
-		if err := s.c.refuseInTx(query); err != nil {
+	if c := s.c; c.inBeginTx() {
+		if err := c.refuseInTx(query); err != nil {
 			return nil, err
 		}
-		return s.c.sc.QueryContext(ctx, query, args)
+		if c.txFast() {
+			return c.sc.QueryContext(ctx, query, args)
+		}
+		return txRun(ctx, c, sqlclass.Classify(query).PlainRead(), func() (driver.Rows, error) {
+			return c.sc.QueryContext(ctx, query, args)
+		})
 	}
 	if s.c.tx == txNone && !s.c.lockReads && sqlclass.Classify(query).PlainRead() {
 		rows, err := s.c.sc.QueryContext(ctx, query, args)
@@ -205,8 +210,11 @@ func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 }
 
 func (p *safeStmt) exec(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if p.s.inBeginTx() {
-		return p.s.c.execStmt(ctx, p.st, args)
+	if c := p.s.c; c.inBeginTx() {
+		if c.txFast() {
+			return c.execStmt(ctx, p.st, args)
+		}
+		return txRun(ctx, c, p.read, func() (driver.Result, error) { return c.execStmt(ctx, p.st, args) })
 	}
 	return p.s.i.StmtExecContext(ctx, p.st, p.query, args)
 }
@@ -222,8 +230,11 @@ func (p *safeStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 
 func (p *safeStmt) run(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	c := p.s.c
-	if p.s.inBeginTx() {
-		return p.st.QueryContext(ctx, args)
+	if c.inBeginTx() {
+		if c.txFast() {
+			return p.st.QueryContext(ctx, args)
+		}
+		return txRun(ctx, c, p.read, func() (driver.Rows, error) { return p.st.QueryContext(ctx, args) })
 	}
 	if p.read && c.tx == txNone && !c.lockReads {
 		rows, err := p.st.QueryContext(ctx, args)

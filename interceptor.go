@@ -60,10 +60,13 @@ func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecC
 // statement by statement, or as other SQL (a plain BEGIN made immediate).
 func (i *interceptor) exec(ctx context.Context, query string, args []driver.NamedValue, onConn bool, run func(string) (driver.Result, error)) (driver.Result, error) {
 	c := i.c
-	if c.tx == txWrite || c.tx == txReadOnly {
+	if c.inBeginTx() {
 		// A prepared statement inside a BeginTx transaction: refused, if
 		// at all, when it was prepared.
-		return run(query)
+		if c.txFast() {
+			return run(query)
+		}
+		return txRun(ctx, c, sqlclass.Classify(query).PlainRead(), func() (driver.Result, error) { return run(query) })
 	}
 	cl, claimed, err := i.start(ctx, query)
 	if err != nil {
@@ -108,8 +111,11 @@ func (i *interceptor) StmtQueryContext(ctx context.Context, stmt driver.StmtQuer
 // a statement that opens or ends a transaction has done so on return.
 func (i *interceptor) query(ctx context.Context, query string, args []driver.NamedValue, onConn bool, run func(string) (driver.Rows, error)) (driver.Rows, error) {
 	c := i.c
-	if c.tx == txWrite || c.tx == txReadOnly {
-		return run(query) // as in exec
+	if c.inBeginTx() {
+		if c.txFast() { // as in exec
+			return run(query)
+		}
+		return txRun(ctx, c, sqlclass.Classify(query).PlainRead(), func() (driver.Rows, error) { return run(query) })
 	}
 	cl, claimed, err := i.start(ctx, query)
 	if err != nil {
@@ -179,7 +185,7 @@ func (i *interceptor) prepare(ctx context.Context, parent driver.ConnPrepareCont
 	if err := c.refuse(cl); err != nil {
 		return nil, cl, err
 	}
-	if c.lockReads && c.tx == txNone {
+	if c.lockReads && c.locked == rwlock.None {
 		if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
 			return nil, cl, err
 		}
@@ -195,10 +201,11 @@ func (i *interceptor) prepare(ctx context.Context, parent driver.ConnPrepareCont
 	return stmt, cl, nil
 }
 
-// ConnBeginTx starts a database/sql transaction. A write
-// transaction waits for the lock and runs BEGIN IMMEDIATE; a read-only one
-// runs a deferred BEGIN with query_only set, and takes the shared side of
-// the lock only in non-WAL mode. The returned *tx gives the lock back.
+// ConnBeginTx starts a database/sql transaction. A write transaction
+// takes nothing yet: its first statement waits for the lock and runs
+// BEGIN IMMEDIATE (lazytx.go). A read-only one runs a deferred BEGIN with
+// query_only set, and takes the shared side of the lock only in non-WAL
+// mode. The returned *tx gives back whatever the transaction took.
 func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opts driver.TxOptions) (context.Context, driver.Tx, error) {
 	c := i.c
 	if err := checkIsolation(opts.Isolation); err != nil {
@@ -207,54 +214,31 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 	if c.tx != txNone {
 		return ctx, nil, errors.New("sqlite3-safe: BeginTx on a connection already in a transaction")
 	}
-	if opts.ReadOnly {
-		claimed := c.lockReads
-		if claimed {
-			if err := c.claim(ctx, rwlock.Shared, ""); err != nil {
-				return ctx, nil, err
-			}
-		}
-		// query_only makes writes fail with SQLite's read-only error; one
-		// the application set stays as it was when the transaction ends.
-		setQueryOnly := !c.queryOnly
-		if setQueryOnly {
-			v, err := queryString(ctx, c.sc, "PRAGMA query_only")
-			if err != nil {
-				if claimed {
-					c.unclaim()
-				}
-				return ctx, nil, err
-			}
-			setQueryOnly = v != "1"
-		}
-		begin := "BEGIN"
-		if setQueryOnly {
-			begin = "PRAGMA query_only=1; BEGIN"
-		}
-		if _, err := c.sc.ExecContext(ctx, begin, nil); err != nil {
-			if setQueryOnly {
-				_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
-			}
-			if claimed {
-				c.unclaim()
-			}
+	if !opts.ReadOnly {
+		c.tx = txPending
+		return ctx, &tx{c: c}, nil
+	}
+	// query_only makes writes fail with SQLite's read-only error; one the
+	// application set stays as it was when the transaction ends.
+	setQueryOnly := !c.queryOnly
+	if setQueryOnly {
+		v, err := queryString(ctx, c.sc, "PRAGMA query_only")
+		if err != nil {
 			return ctx, nil, err
 		}
-		c.tx = txReadOnly
-		if c.trackReads {
-			c.readBegan("read-only transaction")
+		setQueryOnly = v != "1"
+	}
+	begin := "BEGIN"
+	if setQueryOnly {
+		begin = "PRAGMA query_only=1; BEGIN"
+	}
+	if err := c.beginRead(ctx, begin, "read-only transaction"); err != nil {
+		if setQueryOnly {
+			_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 		}
-		return ctx, &tx{c: c, claimed: claimed, resetQueryOnly: setQueryOnly}, nil
-	}
-	if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 		return ctx, nil, err
 	}
-	if err := c.runTxStmt(ctx, &c.txStmts.begin, "BEGIN IMMEDIATE"); err != nil {
-		c.unclaim()
-		return ctx, nil, err
-	}
-	c.tx = txWrite
-	return ctx, &tx{c: c, claimed: true}, nil
+	return ctx, &tx{c: c, resetQueryOnly: setQueryOnly}, nil
 }
 
 // lockFor takes what a statement of class cl needs outside a transaction:

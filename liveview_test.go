@@ -23,7 +23,9 @@ import (
 func TestStatsShowsHolderAndQueue(t *testing.T) {
 	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe_debug=1&_safe_lock_timeout=10000"))
 	mustExec(t, db, "CREATE TABLE t(x)")
-	tx, err := db.Begin() // the holder's site is this line
+	tx, err := db.Begin()
+	require.NoError(t, err)
+	_, err = tx.Exec("SAVEPOINT held") // the holder's site is this line: a transaction takes the lock at its first statement
 	require.NoError(t, err)
 
 	var wg sync.WaitGroup

@@ -69,6 +69,7 @@ type fileState struct {
 	writes       atomic.Int64          // write-lock releases, for sampling the WAL (sampleWAL)
 	clock        atomic.Int64          // unix nanoseconds, set by the checkpointer at every tick: when reads began (reads.go)
 	walSize      walSizer              // the -wal file's size for sampleWAL; guarded by lock's exclusive side, closed by release
+	idleTx       atomic.Pointer[conn]  // the write lock's holder, when it is an idle transaction that has only read (lazytx.go)
 	stats        fileStats             // checkpoint and WAL counters
 
 	// guarded by registry.mu
@@ -245,6 +246,7 @@ type fileStats struct {
 	brakeWaitMax      atomic.Int64 // nanoseconds
 	walBytes          atomic.Int64
 	maxWALBytes       atomic.Int64
+	handOvers         atomic.Int64 // idle transactions that gave the lock to their goroutine's write
 }
 
 func (s *fileStats) recordWAL(n int64) {

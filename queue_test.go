@@ -25,6 +25,7 @@ func TestBoundedQueue(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE t(x)")
 	tx, err := db.Begin()
 	require.NoError(t, err)
+	mustExec(t, tx, "SAVEPOINT held") // takes the lock
 
 	type result struct {
 		err  error

@@ -30,6 +30,11 @@ type FileStats struct {
 	// LockQueueFull counts writes refused at once because the lock's queue
 	// was at its bound (_safe_max_waiters, [WithMaxWaiters]).
 	LockQueueFull int64
+	// LockHandOvers counts transactions that had only read and gave the
+	// write lock up to a write of their own goroutine through the pool,
+	// instead of waiting for it (their reads keep their snapshot; a write of
+	// theirs takes the lock again).
+	LockHandOvers int64
 
 	// Checkpoints counts completed background checkpoints by mode.
 	Checkpoints map[CheckpointMode]int64
@@ -139,6 +144,7 @@ func newFileStats(f *fileState) FileStats {
 		LockWaitMax:        l.WaitMax,
 		LockTimeouts:       l.Timeouts,
 		LockQueueFull:      l.Rejected,
+		LockHandOvers:      s.handOvers.Load(),
 		Checkpoints:        make(map[CheckpointMode]int64, numCheckpointModes),
 		CheckpointsBusy:    s.ckptBusy.Load(),
 		FramesCheckpointed: s.frames.Load(),

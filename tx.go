@@ -8,12 +8,12 @@ import (
 )
 
 // tx is a transaction begun by the interceptor's ConnBeginTx. Its Commit
-// and Rollback end the SQLite transaction and then give back the lock the
-// connection took for it. database/sql calls exactly one of them, also
-// when the transaction's context ends (it rolls back).
+// and Rollback end the SQLite transaction, if one was begun (a write
+// transaction begins at its first statement: lazytx.go), and then give
+// back the lock the connection took for it. database/sql calls exactly
+// one of them, also when the transaction's context ends (it rolls back).
 type tx struct {
 	c              *conn
-	claimed        bool // the transaction made one of c's lock claims (conn.claim)
 	resetQueryOnly bool // a read-only transaction set query_only, and turns it off at its end
 }
 
@@ -22,9 +22,13 @@ var _ driver.Tx = (*tx)(nil)
 // Commit runs COMMIT. Like go-sqlite3, if COMMIT fails it runs ROLLBACK,
 // because database/sql considers the transaction finished either way.
 func (t *tx) Commit() error {
-	err := t.c.runTxStmt(context.Background(), &t.c.txStmts.commit, "COMMIT")
-	if err != nil {
-		_, _ = t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+	c := t.c
+	var err error
+	if t.begun() {
+		err = c.runTxStmt(context.Background(), &c.txStmts.commit, "COMMIT")
+		if err != nil && !c.sc.AutoCommit() {
+			_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+		}
 	}
 	t.end()
 	return err
@@ -32,9 +36,22 @@ func (t *tx) Commit() error {
 
 // Rollback runs ROLLBACK.
 func (t *tx) Rollback() error {
-	_, err := t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+	var err error
+	if t.begun() {
+		_, err = t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+	}
 	t.end()
 	return err
+}
+
+// begun reports whether SQLite is in the transaction: not when no
+// statement ran, nor when a hand-over could not begin it again.
+func (t *tx) begun() bool {
+	c := t.c
+	if c.published {
+		c.settleYield() // no hand-over from here on
+	}
+	return c.tx != txPending && !(c.tx == txYielded && c.sc.AutoCommit())
 }
 
 // end leaves the transaction state and gives back the lock. It runs only
@@ -44,12 +61,12 @@ func (t *tx) end() {
 	if t.resetQueryOnly {
 		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 	}
-	if c.tx == txReadOnly && c.trackReads {
+	if c.txRead {
 		c.readEnded()
 	}
-	c.tx = txNone
-	if t.claimed {
-		t.claimed = false
+	c.tx, c.wrote, c.txRead, c.txGID, c.yieldLost = txNone, false, false, 0, false
+	if c.txClaim {
+		c.txClaim = false
 		c.unclaim()
 	}
 }

@@ -165,17 +165,22 @@ func TestAttachRecompilesWhatTheConnectionKeeps(t *testing.T) {
 
 				exec("CREATE TABLE m(x)")
 				// Each compiled once before the ATTACH.
-				tx, err := c.BeginTx(ctx, nil)
-				require.NoError(t, err)
-				require.NoError(t, tx.Commit())
+				// A transaction begins at its first statement.
+				begin := func() *sql.Tx {
+					tx, err := c.BeginTx(ctx, nil)
+					require.NoError(t, err)
+					var n int
+					require.NoError(t, tx.QueryRowContext(ctx, "SELECT count(*) FROM m").Scan(&n))
+					return tx
+				}
+				require.NoError(t, begin().Commit())
 				exec("BEGIN IMMEDIATE")
 				exec("COMMIT")
 				databases("before")
 
 				exec("ATTACH DATABASE ? AS o", other)
 				exec("CREATE TABLE o.t(x)") // (not CREATE INDEX, which makes SQLite compile everything again)
-				tx, err = c.BeginTx(ctx, nil)
-				require.NoError(t, err)
+				tx := begin()
 				otherWriter("BeginTx")
 				require.NoError(t, tx.Rollback())
 				exec("BEGIN IMMEDIATE")

@@ -75,6 +75,7 @@ func Example() {
 	// sqlite3safe.checkpoint.waits ({wait})
 	// sqlite3safe.checkpoints ({checkpoint})
 	// sqlite3safe.lock.acquisitions ({acquisition})
+	// sqlite3safe.lock.hand_overs ({transaction})
 	// sqlite3safe.lock.held.time (s)
 	// sqlite3safe.lock.queue.full ({write})
 	// sqlite3safe.lock.queue.oldest_wait (s)

@@ -27,6 +27,8 @@
 //	sqlite3safe.lock.timeouts           {timeout}      waits that timed out
 //	sqlite3safe.lock.queue.full         {write}        writes refused at once: the queue was at its
 //	                                                   bound (_safe_max_waiters)
+//	sqlite3safe.lock.hand_overs         {transaction}  transactions that had only read and gave the
+//	                                                   lock to a write of their own goroutine
 //	sqlite3safe.lock.held               {lock}         Gauge: 1 while the lock is held, with
 //	                                                   sqlite3safe.lock.holder; none while free
 //	sqlite3safe.lock.held.time          s              Gauge: how long the holder has held it (0: free)

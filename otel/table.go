@@ -80,6 +80,8 @@ var fileColumns = []column{
 		attrs: []attribute.KeyValue{outcomeKey.String("no_lock")}},
 	{field: "EscalationsFailed", name: "sqlite3safe.checkpoint.escalations", unit: "{escalation}", kind: counter, desc: escalationsDesc,
 		attrs: []attribute.KeyValue{outcomeKey.String("failed")}},
+	{field: "LockHandOvers", name: "sqlite3safe.lock.hand_overs", unit: "{transaction}", kind: counter,
+		desc: "Transactions that had only read and gave the write lock to a write of their own goroutine through the pool."},
 	{field: "Brakes", name: "sqlite3safe.wal.brakes", unit: "{brake}", kind: counter,
 		desc: "Times a writer found the WAL at three quarters of its limit and held writers back for the checkpointer."},
 	{field: "CheckpointWaits", name: "sqlite3safe.checkpoint.waits", unit: "{wait}", kind: counter,

@@ -24,6 +24,8 @@
 //	sqlite3safe_lock_timeouts_total             waits that timed out
 //	sqlite3safe_lock_queue_full_total           writes refused at once: the queue was at its
 //	                                            bound (_safe_max_waiters)
+//	sqlite3safe_lock_hand_overs_total           transactions that had only read and gave the
+//	                                            lock to a write of their own goroutine
 //	sqlite3safe_lock_held{holder}               1 while the lock is held, by what holds it;
 //	                                            no series while it is free
 //	sqlite3safe_lock_held_seconds               how long the holder has held it (0: free)

@@ -121,6 +121,7 @@ func TestExportsEveryFieldWithItsUnit(t *testing.T) {
 			EscalationsFailed:  16,
 			Brakes:             10,
 			LockQueueFull:      17,
+			LockHandOvers:      22,
 			CheckpointWaits:    18,
 			CheckpointWaitMax:  750 * time.Millisecond,
 			WALPinned:          3 * time.Second,
@@ -177,6 +178,9 @@ sqlite3safe_checkpoint_escalations_total{db="main",outcome="completed"} 9
 sqlite3safe_checkpoint_escalations_total{db="main",outcome="busy"} 14
 sqlite3safe_checkpoint_escalations_total{db="main",outcome="no_lock"} 15
 sqlite3safe_checkpoint_escalations_total{db="main",outcome="failed"} 16
+# HELP sqlite3safe_lock_hand_overs_total Transactions that had only read and gave the write lock to a write of their own goroutine through the pool.
+# TYPE sqlite3safe_lock_hand_overs_total counter
+sqlite3safe_lock_hand_overs_total{db="main"} 22
 # HELP sqlite3safe_wal_brakes_total Times a writer found the WAL at three quarters of its limit and held writers back for the checkpointer.
 # TYPE sqlite3safe_wal_brakes_total counter
 sqlite3safe_wal_brakes_total{db="main"} 10

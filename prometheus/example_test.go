@@ -54,6 +54,7 @@ func Example() {
 	}
 	// Output:
 	// COUNTER sqlite3safe_lock_acquisitions_total{db="app"}
+	// COUNTER sqlite3safe_lock_hand_overs_total{db="app"}
 	// GAUGE sqlite3safe_lock_held_seconds{db="app"}
 	// GAUGE sqlite3safe_lock_oldest_wait_seconds{db="app"}
 	// COUNTER sqlite3safe_lock_queue_full_total{db="app"}

@@ -60,6 +60,8 @@ var fileColumns = []column{
 	{"EscalationsBusy", "checkpoint_escalations_total", escalationsHelp, prom.CounterValue, []string{"outcome", "busy"}},
 	{"EscalationsNoLock", "checkpoint_escalations_total", escalationsHelp, prom.CounterValue, []string{"outcome", "no_lock"}},
 	{"EscalationsFailed", "checkpoint_escalations_total", escalationsHelp, prom.CounterValue, []string{"outcome", "failed"}},
+	{"LockHandOvers", "lock_hand_overs_total",
+		"Transactions that had only read and gave the write lock to a write of their own goroutine through the pool.", prom.CounterValue, nil},
 	{"Brakes", "wal_brakes_total",
 		"Times a writer found the WAL at three quarters of its limit and held writers back for the checkpointer.", prom.CounterValue, nil},
 	{"CheckpointWaits", "checkpoint_waits_total",
