@@ -69,6 +69,7 @@ type conn struct {
 	txGID     uint64 // the goroutine of the transaction's first statement, if it was a read in WAL mode; else 0
 	published bool   // txLeave made the transaction idle; settleYield ends that
 	yieldLost bool   // txYielded: the hand-over could not keep the snapshot
+	reclaimed bool   // txWrite: a handed-over transaction took the lock again for its statement now running
 
 	yield txYield // shared with a writer that may take over an idle transaction's lock (lazytx.go)
 }

@@ -128,7 +128,8 @@ func (c *conn) txEnter(ctx context.Context, read bool) error {
 		if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 			return err
 		}
-		c.tx, c.txClaim, c.wrote = txWrite, true, true
+		// Whether it now writes is SQLite's to say (txRun asks after).
+		c.tx, c.txClaim, c.reclaimed = txWrite, true, true
 	case txWrite:
 		if !read {
 			c.wrote = true
@@ -275,6 +276,28 @@ func txRun[T any](ctx context.Context, c *conn, read bool, run func() (T, error)
 		return zero, err
 	}
 	res, err := run()
+	if c.tx == txWrite && (err != nil || c.reclaimed) {
+		c.txCheckWriting()
+	}
 	c.txLeave()
 	return res, err
+}
+
+// txCheckWriting is called after a statement that failed, or that a
+// handed-over transaction ran with the lock taken again. If SQLite holds
+// no write transaction now, the statement took none (a write that met
+// SQLITE_BUSY_SNAPSHOT or did not compile, a SAVEPOINT) or an error ended
+// the transaction: the transaction has nothing to guard and gives the lock
+// back, reading without it as a handed-over transaction does, as on
+// go-sqlite3, where such a transaction holds no write lock either.
+func (c *conn) txCheckWriting() {
+	reclaimed := c.reclaimed
+	c.reclaimed = false
+	if c.sqliteWriting() {
+		c.wrote = c.wrote || reclaimed
+		return
+	}
+	c.txClaim = false
+	c.unclaim()
+	c.tx = txYielded
 }
