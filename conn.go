@@ -63,13 +63,12 @@ type conn struct {
 	txStmts   txStmts        // BEGIN IMMEDIATE and COMMIT, compiled once (tx.go); closed by Close
 
 	// A BeginTx transaction's state (lazytx.go), owned like the above.
-	txClaim   bool   // the transaction holds one of the connection's claims
-	wrote     bool   // txWrite: a statement that may write has run (not only reads)
-	txRead    bool   // the transaction published a read mark, ended with it
-	txGID     uint64 // the goroutine of the transaction's first statement, if it was a read in WAL mode; else 0
-	published bool   // txLeave made the transaction idle; settleYield ends that
-	yieldLost bool   // txYielded: the hand-over could not keep the snapshot
-	reclaimed bool   // txWrite: a handed-over transaction took the lock again for its statement now running
+	txClaim   bool // the transaction holds one of the connection's claims
+	wrote     bool // txWrite: a statement that may write has run (not only reads)
+	txRead    bool // the transaction published a read mark, ended with it
+	published bool // txLeave made the transaction idle; settleYield ends that
+	yieldLost bool // txYielded: the hand-over could not keep the snapshot
+	reclaimed bool // txWrite: a handed-over transaction took the lock again for its statement now running
 
 	yield txYield // shared with a writer that may take over an idle transaction's lock (lazytx.go)
 }

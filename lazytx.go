@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sqlite3safe/sqlite3safe/internal/goid"
 	"github.com/sqlite3safe/sqlite3safe/internal/rwlock"
 )
 
@@ -24,8 +25,9 @@ import (
 // reads still see that snapshot, and a write of its own fails with
 // SQLITE_BUSY_SNAPSHOT. sqlite3-safe does the same by handing the lock
 // over: when a write waits for the lock, and the lock is held by an idle
-// transaction that has only read and that the waiting goroutine runs, the
-// transaction gives its lock up (handOver). Its SQLite transaction, begun
+// transaction that has only read and whose last statement the waiting
+// goroutine ran, the transaction gives its lock up (handOver). Its SQLite
+// transaction, begun
 // immediate, is rolled back and begun again deferred on the same snapshot:
 // it held SQLite's write lock until then, so nobody has committed since it
 // began, and PRAGMA data_version, read before and after, proves it. (Open
@@ -52,7 +54,7 @@ type txYield struct {
 	gave bool       // handOver gave the lock up; the connection has not yet noticed (settleYield)
 	lost bool       // handOver could not keep the transaction's snapshot
 
-	gid atomic.Uint64 // while idle: the goroutine that runs the transaction; else 0
+	gid atomic.Uint64 // while idle: the goroutine that ran the transaction's last statement (goid.Key); else 0
 }
 
 // txBegin begins the transaction c.tx == txPending at its first statement;
@@ -63,9 +65,6 @@ type txYield struct {
 // error the transaction is still pending and holds nothing.
 func (c *conn) txBegin(ctx context.Context, read bool) error {
 	if !c.queryOnly {
-		if read && c.wal {
-			c.txGID = rwlock.GoroutineID() // before the lock: it costs a stack walk
-		}
 		if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
 			return err
 		}
@@ -142,12 +141,12 @@ func (c *conn) txEnter(ctx context.Context, read bool) error {
 // that holds the lock and has only read becomes idle, and may be handed
 // over to a write of its own goroutine until its next statement.
 func (c *conn) txLeave() {
-	if c.tx != txWrite || c.wrote || c.txGID == 0 {
+	if c.tx != txWrite || c.wrote || !c.wal {
 		return
 	}
 	c.yield.mu.Lock()
 	c.yield.idle = true
-	c.yield.gid.Store(c.txGID)
+	c.yield.gid.Store(goid.Key())
 	c.yield.mu.Unlock()
 	c.file.idleTx.Store(c)
 	c.published = true
@@ -229,7 +228,7 @@ func (c *conn) tryHandOver() {
 		return
 	}
 	want := h.yield.gid.Load()
-	if want == 0 || want != rwlock.GoroutineID() {
+	if want == 0 || want != goid.Key() {
 		return
 	}
 	h.handOver(want)
