@@ -59,6 +59,7 @@ type conn struct {
 	openReads int            // reads open on the connection (readBegan, readEnded)
 	freeRows  []*trackedRows // wrappers for reuse (trackRead)
 	txStmts   txStmts        // BEGIN IMMEDIATE and COMMIT, compiled once (tx.go); closed by Close
+	loan      loan           // the connection lent through Unwrap, taken back by the next statement (unwrap.go)
 }
 
 var (

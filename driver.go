@@ -217,6 +217,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		slowWait:    c.info.cfg.slowWait,
 		waits:       waits,
 		cancel:      newCanceller(sc),
+		loan:        loan{ownCache: c.info.ownCache},
 	}
 	if start != nil {
 		cn.brakeLimit = c.info.cfg.walLimit

@@ -28,6 +28,7 @@ type dsnInfo struct {
 	queryOnly   bool   // _query_only is on for every connection
 	sharedCache bool   // a file: URI's cache=shared on a file: readers take the shared side of the lock
 	vfs         string // the VFS SQLite opens the name with: a file: URI's vfs= over go-sqlite3's; "" for the default
+	ownCache    bool   // sqlite3-safe added _stmt_cache_size: go-sqlite3's statement cache is sqlite3-safe's
 }
 
 // sqliteDSN reassembles the DSN for go-sqlite3, without _safe_* parameters.
@@ -146,6 +147,7 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 		// meaning and wins. (A name with a '?' in it has no parameters
 		// for go-sqlite3: one added would become part of the name.)
 		d.params = append(d.params, "_stmt_cache_size="+strconv.Itoa(d.cfg.stmtCache))
+		d.ownCache = true
 	}
 	if d.cfg.lockTimeout < 0 {
 		return nil, fmt.Errorf("sqlite3-safe: lock timeout %v is negative; use 0 for no wait", d.cfg.lockTimeout)
