@@ -115,9 +115,11 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 		}
 		c.dsn = "file:" + name + "?" + strings.Join(info.memoryParams(), "&")
 	case memNamedShared:
-		c.memKey = "memory:" + strings.TrimPrefix(info.path, "file:")
+		// SQLite's database of that name, which every spelling of the name
+		// opens (file:%3Amemory%3A is file::memory:): one lock for all.
+		c.memKey = "memory:" + info.memName
 		if info.vfs == "memdb" {
-			c.memKey = "memdb:" + strings.TrimPrefix(info.path, "file:")
+			c.memKey = "memdb:" + info.memName
 		}
 	}
 	return c, nil
