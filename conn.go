@@ -61,6 +61,7 @@ type conn struct {
 	openReads int            // reads open on the connection (readBegan, readEnded)
 	freeRows  []*trackedRows // wrappers for reuse (trackRead)
 	txStmts   txStmts        // BEGIN IMMEDIATE and COMMIT, compiled once (tx.go); closed by Close
+	loan      loan           // the connection lent through Unwrap, taken back by the next statement (unwrap.go)
 
 	// A BeginTx transaction's state (lazytx.go), owned like the above.
 	txClaim   bool // the transaction holds one of the connection's claims
@@ -68,7 +69,7 @@ type conn struct {
 	txRead    bool // the transaction published a read mark, ended with it
 	published bool // txLeave made the transaction idle; settleYield ends that
 	yieldLost bool // txYielded: the hand-over could not keep the snapshot
-	reclaimed bool // txWrite: a handed-over transaction took the lock again for its statement now running
+	relocked  bool // txWrite: a handed-over transaction took the lock again for its statement now running
 
 	yield txYield // shared with a writer that may take over an idle transaction's lock (lazytx.go)
 }

@@ -69,9 +69,12 @@
 //
 // ":memory:" and "file::memory:" give one in-memory database per *sql.DB,
 // shared by all of its pool's connections and private to it (go-sqlite3
-// gives each connection an empty database of its own). Such a database
-// cannot be WAL, so readers take the shared side of the lock and writers
-// the exclusive side, which keeps SQLITE_LOCKED away.
+// gives each connection an empty database of its own). With cache=shared
+// in a file: URI ("file::memory:?cache=shared",
+// "file:NAME?mode=memory&cache=shared") SQLite's meaning stands: one
+// database per process under that name, shared by every *sql.DB that opens
+// it. Such a database cannot be WAL, so readers take the shared side of the
+// lock and writers the exclusive side, which keeps SQLITE_LOCKED away.
 //
 // # Reaching go-sqlite3
 //

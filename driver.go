@@ -115,9 +115,11 @@ func (d *Driver) openConnector(dsn string) (*connector, error) {
 		}
 		c.dsn = "file:" + name + "?" + strings.Join(info.memoryParams(), "&")
 	case memNamedShared:
-		c.memKey = "memory:" + strings.TrimPrefix(info.path, "file:")
+		// SQLite's database of that name, which every spelling of the name
+		// opens (file:%3Amemory%3A is file::memory:): one lock for all.
+		c.memKey = "memory:" + info.memName
 		if info.vfs == "memdb" {
-			c.memKey = "memdb:" + strings.TrimPrefix(info.path, "file:")
+			c.memKey = "memdb:" + info.memName
 		}
 	}
 	return c, nil
@@ -217,6 +219,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		slowWait:    c.info.cfg.slowWait,
 		waits:       waits,
 		cancel:      newCanceller(sc),
+		loan:        loan{ownCache: c.info.ownCache},
 	}
 	if start != nil {
 		cn.brakeLimit = c.info.cfg.walLimit

@@ -598,8 +598,11 @@ func TestPreparedStatements(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestMemoryDatabase: an in-memory DSN without cache=shared gives every
+// connection of one *sql.DB's pool one database, and no other *sql.DB
+// sees it (with cache=shared, TestInMemorySharingMatchesGoSQLite3).
 func TestMemoryDatabase(t *testing.T) {
-	for _, dsn := range []string{":memory:", "file::memory:", "file::memory:?cache=shared", "file:x?mode=memory"} {
+	for _, dsn := range []string{":memory:", "file::memory:", "file::memory:?cache=private", "file:x?mode=memory", ":memory:?cache=shared"} {
 		t.Run(dsn, func(t *testing.T) {
 			db1 := openDB(t, sqlite3safe.DriverName, dsn)
 			db2 := openDB(t, sqlite3safe.DriverName, dsn)

@@ -14,7 +14,7 @@ type memoryKind uint8
 const (
 	memNone        memoryKind = iota
 	memPrivate                // ":memory:", "file::memory:", mode=memory: one database per connector
-	memNamedShared            // "file:NAME?mode=memory&cache=shared": SQLite's process-wide named database
+	memNamedShared            // "file::memory:?cache=shared", "file:NAME?mode=memory&cache=shared", memdb: SQLite's process-wide database of that name
 )
 
 // dsnInfo is a DSN taken apart: what go-sqlite3 gets, and what
@@ -28,6 +28,8 @@ type dsnInfo struct {
 	queryOnly   bool   // _query_only is on for every connection
 	sharedCache bool   // a file: URI's cache=shared on a file: readers take the shared side of the lock
 	vfs         string // the VFS SQLite opens the name with: a file: URI's vfs= over go-sqlite3's; "" for the default
+	ownCache    bool   // sqlite3-safe added _stmt_cache_size: go-sqlite3's statement cache is sqlite3-safe's
+	memName     string // memNamedShared: the database's name as SQLite decodes it, which it is shared under
 }
 
 // sqliteDSN reassembles the DSN for go-sqlite3, without _safe_* parameters.
@@ -146,6 +148,7 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 		// meaning and wins. (A name with a '?' in it has no parameters
 		// for go-sqlite3: one added would become part of the name.)
 		d.params = append(d.params, "_stmt_cache_size="+strconv.Itoa(d.cfg.stmtCache))
+		d.ownCache = true
 	}
 	if d.cfg.lockTimeout < 0 {
 		return nil, fmt.Errorf("sqlite3-safe: lock timeout %v is negative; use 0 for no wait", d.cfg.lockTimeout)
@@ -177,18 +180,21 @@ func parseDSN(dsn string, base config, forceOff bool) (*dsnInfo, error) {
 	d.vfs = vfs
 	d.readOnly = uri.mode == "ro" || uri.immutable
 	switch {
-	case name == "" || name == ":memory:":
-		// "" is SQLite's private temporary database, which cannot be WAL;
-		// it is treated like ":memory:".
+	case name == "":
+		// SQLite's private temporary database, which cannot be WAL, and
+		// which no cache=shared shares: treated like ":memory:".
 		d.memory = memPrivate
-	case uri.mode == "memory" && uri.cache == "shared":
-		d.memory = memNamedShared
-	case uri.mode == "memory":
+	case (name == ":memory:" || uri.mode == "memory") && uri.cache == "shared":
+		// An in-memory database with a shared cache (only a file: URI has
+		// one): SQLite keeps one per process under its name, which every
+		// connection that opens the name sees, whatever *sql.DB it is of.
+		d.memory, d.memName = memNamedShared, name
+	case name == ":memory:" || uri.mode == "memory":
 		d.memory = memPrivate
 	case vfs == "memdb":
 		// SQLite's memdb VFS: its own sharing rules (a name starting with
 		// "/" is shared in the process), kept as go-sqlite3 has them.
-		d.memory = memNamedShared
+		d.memory, d.memName = memNamedShared, name
 	case uri.cache == "shared":
 		// Shared-cache connections take table locks that SQLite reports
 		// as SQLITE_LOCKED, which no busy timeout waits for: readers must

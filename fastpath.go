@@ -56,6 +56,7 @@ var (
 // ExecContext runs a statement; outside a transaction it is classified and
 // locked by the interceptor.
 func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	s.c.reclaim()
 	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
 	res, err := s.exec(ctx, query, args)
 	s.c.waits.leave(w)
@@ -80,6 +81,7 @@ func (s *safeConn) exec(ctx context.Context, query string, args []driver.NamedVa
 // QueryContext runs a query; a read in WAL mode outside a transaction
 // goes straight to go-sqlite3.
 func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	s.c.reclaim()
 	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
 	rows, err := s.query(ctx, query, args)
 	s.c.waits.leave(w)
@@ -114,6 +116,7 @@ func (s *safeConn) query(ctx context.Context, query string, args []driver.NamedV
 func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	// SQLite runs much of a PRAGMA when it compiles it.
 	busy := mentionsBusyTimeout(query)
+	s.c.reclaim()
 	w := s.c.waits.enter(ctx, busy)
 	st, cl, err := s.i.prepare(ctx, s.c, query)
 	s.c.waits.leave(w)
@@ -135,6 +138,7 @@ func (s *safeConn) Prepare(query string) (driver.Stmt, error) {
 
 // BeginTx starts a transaction through the interceptor.
 func (s *safeConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	s.c.reclaim()
 	w := s.c.waits.enter(ctx, false)
 	_, tx, err := s.i.ConnBeginTx(ctx, s.c, opts)
 	s.c.waits.leave(w)
@@ -203,6 +207,7 @@ func (p *safeStmt) Query(args []driver.Value) (driver.Rows, error) {
 // ExecContext runs the statement; outside a BeginTx transaction the
 // interceptor classifies and locks it.
 func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	p.s.c.reclaim()
 	w := p.s.c.waits.enter(ctx, p.busy)
 	res, err := p.exec(ctx, args)
 	p.s.c.waits.leave(w)
@@ -222,6 +227,7 @@ func (p *safeStmt) exec(ctx context.Context, args []driver.NamedValue) (driver.R
 // QueryContext runs the statement as a query; a plain read in WAL mode
 // outside a transaction goes straight to go-sqlite3.
 func (p *safeStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	p.s.c.reclaim()
 	w := p.s.c.waits.enter(ctx, p.busy)
 	rows, err := p.run(ctx, args)
 	p.s.c.waits.leave(w)

@@ -128,7 +128,7 @@ func (c *conn) txEnter(ctx context.Context, read bool) error {
 			return err
 		}
 		// Whether it now writes is SQLite's to say (txRun asks after).
-		c.tx, c.txClaim, c.reclaimed = txWrite, true, true
+		c.tx, c.txClaim, c.relocked = txWrite, true, true
 	case txWrite:
 		if !read {
 			c.wrote = true
@@ -275,7 +275,7 @@ func txRun[T any](ctx context.Context, c *conn, read bool, run func() (T, error)
 		return zero, err
 	}
 	res, err := run()
-	if c.tx == txWrite && (err != nil || c.reclaimed) {
+	if c.tx == txWrite && (err != nil || c.relocked) {
 		c.txCheckWriting()
 	}
 	c.txLeave()
@@ -290,10 +290,10 @@ func txRun[T any](ctx context.Context, c *conn, read bool, run func() (T, error)
 // back, reading without it as a handed-over transaction does, as on
 // go-sqlite3, where such a transaction holds no write lock either.
 func (c *conn) txCheckWriting() {
-	reclaimed := c.reclaimed
-	c.reclaimed = false
+	relocked := c.relocked
+	c.relocked = false
 	if c.sqliteWriting() {
-		c.wrote = c.wrote || reclaimed
+		c.wrote = c.wrote || relocked
 		return
 	}
 	c.txClaim = false

@@ -109,7 +109,9 @@ func WithMaxWaiters(n int) Option {
 // keep multi-statement strings, and is emptied when the connection closes.
 // A connection that runs an ATTACH stops using its cache: statements such
 // as BEGIN IMMEDIATE are compiled for the databases attached at the time,
-// and SQLite does not compile them again after an ATTACH.
+// and SQLite does not compile them again after an ATTACH. So does a
+// connection whose limits were lowered through [Unwrap] (SetLimit): SQLite
+// checks them when it compiles, so a cached statement would escape them.
 func WithStmtCache(n int) Option {
 	return optionFunc(func(c *config) {
 		c.stmtCache = n

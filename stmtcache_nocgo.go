@@ -5,3 +5,9 @@ package sqlite3safe
 // stopStmtCache does nothing without cgo, where go-sqlite3 opens no
 // connection.
 func stopStmtCache(sqliteConn) {}
+
+// setStmtCache does nothing without cgo.
+func setStmtCache(sqliteConn, bool) bool { return false }
+
+// sqliteLimits has no limits to read without cgo.
+func sqliteLimits(sqliteConn) []int { return nil }

@@ -64,7 +64,7 @@ func (t *tx) end() {
 	if c.txRead {
 		c.readEnded()
 	}
-	c.tx, c.wrote, c.txRead, c.yieldLost, c.reclaimed = txNone, false, false, false, false
+	c.tx, c.wrote, c.txRead, c.yieldLost, c.relocked = txNone, false, false, false, false
 	if c.txClaim {
 		c.txClaim = false
 		c.unclaim()
