@@ -510,16 +510,19 @@ func oneStatement(query string) bool {
 	return true
 }
 
-// attached is called after a statement holding an ATTACH ran on c. SQLite
-// compiles some statements for the databases attached when it compiles
-// them (BEGIN IMMEDIATE locks each; an unqualified ANALYZE or PRAGMA
-// integrity_check visits each), and an ATTACH does not make statements
-// compiled before it compile again (a DETACH does). So the connection's
-// own kept statements are finalized, to be compiled again when next used,
-// and go-sqlite3's statement cache is turned off for the connection (it
-// has no call to empty it): what it holds was compiled for fewer
-// databases. Statements prepared by the application (*sql.Stmt) are the
-// application's, as with go-sqlite3.
+// attached is called before a text holding an ATTACH runs on c, whether
+// the ATTACH stands alone, is one statement of a string, or is a prepared
+// statement. SQLite compiles some statements for the databases attached
+// when it compiles them (BEGIN IMMEDIATE locks each; an unqualified ANALYZE
+// or PRAGMA integrity_check visits each), and an ATTACH does not make
+// statements compiled before it compile again (a DETACH does). So the
+// connection's own kept statements are finalized, to be compiled again
+// when next used, and go-sqlite3's statement cache is turned off for the
+// connection (it has no call to empty it): what it holds was compiled for
+// fewer databases. Nothing compiled before the ATTACH runs after it on c,
+// including the statements after it in its own string. Statements prepared
+// by the application (*sql.Stmt) are the application's, as with
+// go-sqlite3.
 func (c *conn) attached() {
 	c.txStmts.close()
 	stopStmtCache(c.sc)
