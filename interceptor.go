@@ -49,6 +49,8 @@ func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerC
 
 // StmtExecContext runs a prepared statement's Exec. A prepared BEGIN is
 // compiled as written; SQLite's write lock is taken right after it runs.
+// (safeStmt runs its Exec through exec itself, to see whether go-sqlite3
+// left the statement active.)
 func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
 	return i.exec(ctx, query, args, false, func(string) (driver.Result, error) {
 		return i.c.execStmt(ctx, stmt, args)
