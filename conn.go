@@ -72,6 +72,8 @@ type conn struct {
 	relocked  bool // txWrite: a handed-over transaction took the lock again for its statement now running
 
 	yield txYield // shared with a writer that may take over an idle transaction's lock (lazytx.go)
+
+	left leftStmts // prepared statements Exec left active, and what is held for them (execactive.go)
 }
 
 var (
@@ -210,9 +212,11 @@ func (c *conn) Ping(ctx context.Context) error {
 // pool. A connection still inside a transaction or holding the lock (a
 // BEGIN run through db.Exec, a db.Conn closed before COMMIT) is not valid:
 // database/sql closes it, which rolls the transaction back and gives the
-// lock back (Close).
+// lock back (Close). A lock held only for a statement that Exec left active
+// (execactive.go) goes back to the pool with the connection, as SQLite's
+// lock does with go-sqlite3's.
 func (c *conn) IsValid() bool {
-	return !c.closed && c.tx == txNone && c.locked == rwlock.None
+	return !c.closed && c.tx == txNone && (c.locked == rwlock.None || c.left.claim && c.claims == 1)
 }
 
 // ResetSession is called before a pooled connection is reused; it refuses
@@ -374,6 +378,9 @@ func (c *conn) settle(claimed bool) {
 		return
 	case !inTx && c.tx == txManual:
 		c.tx = txNone
+		if c.left.n > 0 {
+			c.holdLeft() // what statements left active by Exec still hold (execactive.go)
+		}
 		c.unclaim() // the claim the opening statement handed over
 	}
 	if claimed {
@@ -510,16 +517,19 @@ func oneStatement(query string) bool {
 	return true
 }
 
-// attached is called after a statement holding an ATTACH ran on c. SQLite
-// compiles some statements for the databases attached when it compiles
-// them (BEGIN IMMEDIATE locks each; an unqualified ANALYZE or PRAGMA
-// integrity_check visits each), and an ATTACH does not make statements
-// compiled before it compile again (a DETACH does). So the connection's
-// own kept statements are finalized, to be compiled again when next used,
-// and go-sqlite3's statement cache is turned off for the connection (it
-// has no call to empty it): what it holds was compiled for fewer
-// databases. Statements prepared by the application (*sql.Stmt) are the
-// application's, as with go-sqlite3.
+// attached is called before a text holding an ATTACH runs on c, whether
+// the ATTACH stands alone, is one statement of a string, or is a prepared
+// statement. SQLite compiles some statements for the databases attached
+// when it compiles them (BEGIN IMMEDIATE locks each; an unqualified ANALYZE
+// or PRAGMA integrity_check visits each), and an ATTACH does not make
+// statements compiled before it compile again (a DETACH does). So the
+// connection's own kept statements are finalized, to be compiled again
+// when next used, and go-sqlite3's statement cache is turned off for the
+// connection (it has no call to empty it): what it holds was compiled for
+// fewer databases. Nothing compiled before the ATTACH runs after it on c,
+// including the statements after it in its own string. Statements prepared
+// by the application (*sql.Stmt) are the application's, as with
+// go-sqlite3.
 func (c *conn) attached() {
 	c.txStmts.close()
 	stopStmtCache(c.sc)

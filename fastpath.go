@@ -128,7 +128,7 @@ func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 		_ = st.Close()
 		return nil, fmt.Errorf("sqlite3-safe: go-sqlite3 prepared a %T, not a statement it can use", st)
 	}
-	return &safeStmt{s: s, st: ps, query: query, read: cl.PlainRead(), busy: busy}, nil
+	return &safeStmt{s: s, st: ps, query: query, read: cl.PlainRead(), busy: busy, act: newStmtActivity(ps)}, nil
 }
 
 // Prepare is driver.Conn's context-less Prepare.
@@ -177,8 +177,9 @@ type safeStmt struct {
 	s     *safeConn
 	st    preparedStmt
 	query string
-	read  bool // a plain read (sqlclass.Class.PlainRead)
-	busy  bool // it names busy_timeout (busyWait.expose)
+	read  bool         // a plain read (sqlclass.Class.PlainRead)
+	busy  bool         // it names busy_timeout (busyWait.expose)
+	act   stmtActivity // whether Exec left it active in SQLite (execactive.go)
 }
 
 var (
@@ -187,8 +188,13 @@ var (
 	_ driver.StmtQueryContext = (*safeStmt)(nil)
 )
 
-// Close finalizes the statement.
-func (p *safeStmt) Close() error { return p.st.Close() }
+// Close finalizes the statement, which ends what Exec may have left it
+// holding.
+func (p *safeStmt) Close() error {
+	err := p.st.Close()
+	p.afterClose()
+	return err
+}
 
 // NumInput is go-sqlite3's count of parameters.
 func (p *safeStmt) NumInput() int { return p.st.NumInput() }
@@ -217,11 +223,21 @@ func (p *safeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 func (p *safeStmt) exec(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if c := p.s.c; c.inBeginTx() {
 		if c.txFast() {
-			return c.execStmt(ctx, p.st, args)
+			return p.execStmt(ctx, args)
 		}
-		return txRun(ctx, c, p.read, func() (driver.Result, error) { return c.execStmt(ctx, p.st, args) })
+		return txRun(ctx, c, p.read, func() (driver.Result, error) { return p.execStmt(ctx, args) })
 	}
-	return p.s.i.StmtExecContext(ctx, p.st, p.query, args)
+	return p.s.i.exec(ctx, p.query, args, false, func(string) (driver.Result, error) { return p.execStmt(ctx, args) })
+}
+
+// execStmt runs the statement's Exec on go-sqlite3 (conn.execStmt). A
+// statement that returns rows may be left active by it (execactive.go).
+func (p *safeStmt) execStmt(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	res, err := p.s.c.execStmt(ctx, p.st, args)
+	if p.act.rows {
+		p.afterExec()
+	}
+	return res, err
 }
 
 // QueryContext runs the statement as a query; a plain read in WAL mode
@@ -230,6 +246,9 @@ func (p *safeStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (
 	p.s.c.reclaim()
 	w := p.s.c.waits.enter(ctx, p.busy)
 	rows, err := p.run(ctx, args)
+	if p.act.left {
+		p.afterQuery(err)
+	}
 	p.s.c.waits.leave(w)
 	return rows, waitError(ctx, err)
 }

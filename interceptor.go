@@ -49,6 +49,8 @@ func (i *interceptor) ConnExecContext(ctx context.Context, parent driver.ExecerC
 
 // StmtExecContext runs a prepared statement's Exec. A prepared BEGIN is
 // compiled as written; SQLite's write lock is taken right after it runs.
+// (safeStmt runs its Exec through exec itself, to see whether go-sqlite3
+// left the statement active.)
 func (i *interceptor) StmtExecContext(ctx context.Context, stmt driver.StmtExecContext, query string, args []driver.NamedValue) (driver.Result, error) {
 	return i.exec(ctx, query, args, false, func(string) (driver.Result, error) {
 		return i.c.execStmt(ctx, stmt, args)
@@ -80,9 +82,6 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 		res, err = runOne(ctx, c, query, onConn, run)
 	default:
 		res, err = run(query)
-	}
-	if cl.Attach {
-		c.attached()
 	}
 	c.settle(claimed)
 	return res, err
@@ -130,9 +129,6 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	default:
 		rows, err = run(query)
 	}
-	if cl.Attach {
-		c.attached() // go-sqlite3 has taken the first step: the ATTACH has run
-	}
 	if err != nil || rows == nil {
 		c.settle(claimed)
 		return rows, err
@@ -151,20 +147,26 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 
 // start does what a statement outside a BeginTx transaction needs before
 // it runs, for exec and query alike: classify it, refuse what may not run
-// (inside a manual transaction as outside), and outside a transaction take
-// its claim (claimed). On error it holds nothing.
+// (inside a manual transaction as outside), outside a transaction take its
+// claim (claimed), and for a text that holds an ATTACH drop what the
+// connection keeps compiled (conn.attached). On error it holds nothing.
 func (i *interceptor) start(ctx context.Context, query string) (cl sqlclass.Class, claimed bool, err error) {
 	c := i.c
 	cl = sqlclass.Classify(query)
 	if err := c.refuse(cl); err != nil {
 		return cl, false, err
 	}
-	if c.tx != txNone {
-		return cl, false, nil
+	mode := rwlock.None
+	if c.tx == txNone {
+		if mode, err = i.lockFor(ctx, cl, query); err != nil {
+			return cl, false, err
+		}
 	}
-	mode, err := i.lockFor(ctx, cl, query)
-	if err != nil {
-		return cl, false, err
+	if cl.Attach {
+		// Before the text runs, not after: the statements that follow
+		// the ATTACH in the same string are compiled, or taken from
+		// go-sqlite3's cache, as the string runs, one after the other.
+		c.attached()
 	}
 	return cl, mode != rwlock.None, nil
 }

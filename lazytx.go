@@ -141,7 +141,9 @@ func (c *conn) txEnter(ctx context.Context, read bool) error {
 // that holds the lock and has only read becomes idle, and may be handed
 // over to a write of its own goroutine until its next statement.
 func (c *conn) txLeave() {
-	if c.tx != txWrite || c.wrote || !c.wal {
+	// handOver gives the lock back for the transaction's claim alone: not
+	// while another claim shares it (a statement left active by Exec).
+	if c.tx != txWrite || c.wrote || !c.wal || c.claims != 1 {
 		return
 	}
 	c.yield.mu.Lock()

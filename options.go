@@ -107,9 +107,11 @@ func WithMaxWaiters(n int) Option {
 // wins when the DSN gives it): invisible to the caller, it never hands out
 // a statement that is in use, recompiles after a schema change, does not
 // keep multi-statement strings, and is emptied when the connection closes.
-// A connection that runs an ATTACH stops using its cache: statements such
-// as BEGIN IMMEDIATE are compiled for the databases attached at the time,
-// and SQLite does not compile them again after an ATTACH. So does a
+// A connection that runs an ATTACH stops using its cache, before the text
+// that holds it runs, so the statements after it in the same string are
+// compiled anew too: statements such as BEGIN IMMEDIATE are compiled for
+// the databases attached at the time, and SQLite does not compile them
+// again after an ATTACH. So does a
 // connection whose limits were lowered through [Unwrap] (SetLimit): SQLite
 // checks them when it compiles, so a cached statement would escape them.
 func WithStmtCache(n int) Option {

@@ -65,6 +65,9 @@ func (t *tx) end() {
 		c.readEnded()
 	}
 	c.tx, c.wrote, c.txRead, c.yieldLost, c.relocked = txNone, false, false, false, false
+	if c.left.n > 0 {
+		c.holdLeft() // what statements left active by Exec still hold (execactive.go)
+	}
 	if c.txClaim {
 		c.txClaim = false
 		c.unclaim()

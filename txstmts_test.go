@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/sqlite3safe/sqlite3safe"
@@ -194,5 +195,141 @@ func TestAttachRecompilesWhatTheConnectionKeeps(t *testing.T) {
 			assert.Equal(t, plain, safe)
 			t.Logf("%q", safe)
 		})
+	}
+}
+
+// TestAttachInOneStringRecompiles: an ATTACH that runs as one piece of a
+// multi-statement string, through Exec or Query, with a context that can
+// end or not, first or in the middle, makes the statements after it in
+// that string compile anew, as when the statements are sent separately:
+// a BEGIN after it locks the attached file (another writer there is
+// refused with "database is locked"), and a PRAGMA database_list after it
+// lists the new database, as on plain go-sqlite3 running the same text
+// with BEGIN IMMEDIATE. Before the string runs, the connection has run the
+// same statements without the ATTACH, so whatever it keeps compiled from
+// them was compiled for fewer databases. A prepared ATTACH is held to the
+// same rule.
+func TestAttachInOneStringRecompiles(t *testing.T) {
+	type spelling struct {
+		name   string
+		warm   string // the same statements without the ATTACH, run first
+		text   string // the string with the ATTACH; BEGIN is BEGIN IMMEDIATE on plain
+		query  bool   // through Query, else Exec
+		lists  bool   // the string ends with PRAGMA database_list, whose rows are read
+		prep   bool   // the ATTACH is a prepared statement of its own, and text follows it
+		commit string // ends what text began
+	}
+	var spellings []spelling
+	for _, query := range []bool{false, true} {
+		via := "Exec"
+		if query {
+			via = "Query"
+		}
+		spellings = append(spellings,
+			spelling{name: via + "/ATTACH first", warm: "BEGIN", text: "ATTACH ? AS o; BEGIN", query: query, commit: "ROLLBACK"},
+			spelling{name: via + "/ATTACH in the middle", warm: "SELECT 1; BEGIN; SELECT 2",
+				text: "SELECT 1; ATTACH ? AS o; BEGIN; SELECT 2", query: query, commit: "ROLLBACK"},
+			spelling{name: via + "/prepared ATTACH", warm: "BEGIN", text: "BEGIN", query: query, prep: true, commit: "ROLLBACK"},
+		)
+	}
+	spellings = append(spellings,
+		spelling{name: "Query/ATTACH first, database_list", warm: "PRAGMA database_list",
+			text: "ATTACH ? AS o; PRAGMA database_list", query: true, lists: true},
+		spelling{name: "Query/ATTACH in the middle, database_list", warm: "SELECT 1; PRAGMA database_list",
+			text: "SELECT 1; ATTACH ? AS o; PRAGMA database_list", query: true, lists: true},
+	)
+	for _, sp := range spellings {
+		for _, cancellable := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/cancellable=%v", sp.name, cancellable), func(t *testing.T) {
+				run := func(driverName, dsn string) []string {
+					bg := context.Background()
+					ctx := bg
+					if cancellable {
+						var cancel context.CancelFunc
+						ctx, cancel = context.WithCancel(bg)
+						defer cancel()
+					}
+					immediate := func(q string) string {
+						if driverName == "sqlite3" {
+							q = strings.ReplaceAll(q, "BEGIN", "BEGIN IMMEDIATE")
+						}
+						return q
+					}
+					other := filepath.Join(t.TempDir(), "other.db")
+					raw, err := sql.Open("sqlite3", other+"?_busy_timeout=0&_journal_mode=WAL")
+					require.NoError(t, err)
+					defer raw.Close()
+					_, err = raw.Exec("CREATE TABLE t(x)")
+					require.NoError(t, err)
+
+					db := openDB(t, driverName, dsn)
+					c, err := db.Conn(bg)
+					require.NoError(t, err)
+					defer c.Close()
+					var out []string
+					// run sends q as one string and reads the rows of its last statement.
+					run := func(step, q string, args ...any) {
+						if !sp.query {
+							_, err := c.ExecContext(ctx, q, args...)
+							out = append(out, fmt.Sprintf("%s: %v", step, err))
+							return
+						}
+						rows, err := c.QueryContext(ctx, q, args...)
+						if err != nil {
+							out = append(out, fmt.Sprintf("%s: %v", step, err))
+							return
+						}
+						defer rows.Close()
+						var names []string
+						for sp.lists && rows.Next() {
+							var seq int
+							var name, file string
+							require.NoError(t, rows.Scan(&seq, &name, &file))
+							names = append(names, name)
+						}
+						out = append(out, fmt.Sprintf("%s: %v, databases %v", step, rows.Err(), names))
+					}
+					exec := func(q string) {
+						_, err := c.ExecContext(ctx, q)
+						out = append(out, fmt.Sprintf("%s: %v", q, err))
+					}
+
+					// The statements without the ATTACH, twice: kept compiled.
+					for range 2 {
+						run("warm", immediate(sp.warm))
+						if !sp.lists {
+							exec("COMMIT")
+						}
+					}
+					if sp.prep {
+						st, err := c.PrepareContext(ctx, "ATTACH ? AS o")
+						require.NoError(t, err)
+						if sp.query {
+							rows, err := st.QueryContext(ctx, other)
+							require.NoError(t, err)
+							require.NoError(t, rows.Close())
+						} else {
+							_, err = st.ExecContext(ctx, other)
+							require.NoError(t, err)
+						}
+						require.NoError(t, st.Close())
+						run("after the ATTACH", immediate(sp.text))
+					} else {
+						run("with the ATTACH", immediate(sp.text), other)
+					}
+					if !sp.lists {
+						_, err = raw.Exec("BEGIN IMMEDIATE; INSERT INTO t VALUES (3); COMMIT")
+						out = append(out, fmt.Sprintf("another writer on the attached file: %v", err))
+						_, _ = raw.Exec("ROLLBACK")
+						exec(sp.commit)
+					}
+					return out
+				}
+				plain := run("sqlite3", tempDSN(t, "_journal_mode=WAL"))
+				safe := run(sqlite3safe.DriverName, tempDSN(t, ""))
+				assert.Equal(t, plain, safe)
+				t.Logf("%q", safe)
+			})
+		}
 	}
 }
