@@ -358,8 +358,11 @@ func (c *conn) releaseLock() {
 		c.file.owner.clear()
 		c.file.sampleWAL(c.brakeLimit)
 	}
-	c.file.lock.ReleaseAs(c.locked, c.lockedBy)
+	mode, by := c.locked, c.lockedBy
+	// The connection's record goes first: the next holder may use this
+	// connection at once (a routed transaction takes the writer, route.go).
 	c.locked, c.claims, c.lockedBy = rwlock.None, 0, 0
+	c.file.lock.ReleaseAs(mode, by)
 }
 
 // settle makes the connection's transaction state follow SQLite's after

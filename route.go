@@ -2,6 +2,7 @@ package sqlite3safe
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -149,6 +150,9 @@ func (s *safeConn) routeTx(ctx context.Context) error {
 // giveClaim moves c's one claim on the file's lock to to, a connection to
 // the same file that holds nothing: the lock stays held, by to now.
 func (c *conn) giveClaim(to *conn) {
+	if to.claims != 0 || to.locked != rwlock.None {
+		panic(fmt.Sprintf("sqlite3-safe: a lock claim moved to a connection that holds one (%d)", to.claims))
+	}
 	to.locked, to.claims, to.lockedBy = c.locked, c.claims, c.lockedBy
 	c.locked, c.claims, c.lockedBy = rwlock.None, 0, 0
 }

@@ -75,12 +75,14 @@ func (t *tx) end() {
 		c.readEnded()
 	}
 	c.tx, c.wrote, c.txRead, c.yieldLost, c.relocked = txNone, false, false, false, false
+	if t.s != nil {
+		// Before the lock goes back, so that its next holder finds the
+		// writer free (a routed transaction takes it only holding the lock).
+		t.s.unroute()
+	}
 	if c.txClaim {
 		c.txClaim = false
 		c.unclaim()
-	}
-	if t.s != nil {
-		t.s.unroute()
 	}
 }
 
