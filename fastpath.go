@@ -36,6 +36,7 @@ type safeConn struct {
 	cn    *connector   // whose writer write transactions may borrow (route.go); nil: never
 	wr    *safeConn    // the connector's writer, while a routed transaction runs on it
 	adopt bool         // the routed transaction left state on the writer: it becomes own (unroute)
+	rowid int64        // the writer's last_insert_rowid() when the routed transaction took it
 }
 
 // safeConnMW is what sqlmw's connection wrapper implements.

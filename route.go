@@ -143,7 +143,7 @@ func (s *safeConn) routeTx(ctx context.Context) error {
 	}
 	own.giveClaim(w.c)
 	own.tx, w.c.tx = txNone, txPending
-	s.wr, s.c, s.i = w, w.c, w.i
+	s.wr, s.c, s.i, s.rowid = w, w.c, w.i, w.c.lastRowid()
 	return nil
 }
 
@@ -168,6 +168,11 @@ func (s *safeConn) unroute() {
 		return
 	}
 	s.wr = nil
+	if v := w.c.lastRowid(); v != s.rowid {
+		// The transaction inserted: last_insert_rowid() on the connection
+		// says so afterwards, as it would had it run there.
+		s.own.setLastRowid(v)
+	}
 	if s.adopt {
 		s.adopt = false
 		former := &safeConn{c: s.own, i: s.ownI, mw: s.mw}

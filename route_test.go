@@ -94,6 +94,15 @@ func TestTransactionsSeeTheirConnectionsState(t *testing.T) {
 			inTx("INSERT INTO t VALUES (7)"),
 			one("SELECT count(*) FROM t"),
 		}},
+		{"the last row a transaction inserted", []step{
+			inTx("INSERT INTO t VALUES (41)"),
+			one("SELECT last_insert_rowid()"),
+			inTx("UPDATE t SET k = k"),
+			one("SELECT last_insert_rowid()"),
+			exec("INSERT INTO t VALUES (43)"),
+			inTx("INSERT INTO t VALUES (42)", "DELETE FROM t WHERE k = 42"),
+			one("SELECT last_insert_rowid()"),
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
