@@ -71,6 +71,9 @@ type conn struct {
 	yieldLost bool // txYielded: the hand-over could not keep the snapshot
 	relocked  bool // txWrite: a handed-over transaction took the lock again for its statement now running
 
+	pinned    bool // the connection has state of its own: its transactions run on it (route.go)
+	openStmts int  // statements prepared on the connection and not closed
+
 	yield txYield // shared with a writer that may take over an idle transaction's lock (lazytx.go)
 
 	left leftStmts // prepared statements Exec left active, and what is held for them (execactive.go)
@@ -359,8 +362,11 @@ func (c *conn) releaseLock() {
 		c.file.owner.clear()
 		c.file.sampleWAL(c.brakeLimit)
 	}
-	c.file.lock.ReleaseAs(c.locked, c.lockedBy)
+	mode, by := c.locked, c.lockedBy
+	// The connection's record goes first: the next holder may use this
+	// connection at once (a routed transaction takes the writer, route.go).
 	c.locked, c.claims, c.lockedBy = rwlock.None, 0, 0
+	c.file.lock.ReleaseAs(mode, by)
 }
 
 // settle makes the connection's transaction state follow SQLite's after

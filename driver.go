@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -133,6 +134,8 @@ type connector struct {
 	dsn    string   // what go-sqlite3 opens; immutable
 	memKey string   // registry key of an in-memory database, else ""; immutable
 
+	writer writerSlot // the connector's writer, for write transactions (route.go)
+
 	mu        sync.Mutex  // guards following fields
 	keepAlive driver.Conn // keeps a private in-memory database alive until Close
 	closed    bool
@@ -156,10 +159,11 @@ func (c *connector) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
+	err := c.closeWriter()
 	if c.keepAlive == nil {
-		return nil
+		return err
 	}
-	err := c.keepAlive.Close()
+	err = errors.Join(err, c.keepAlive.Close())
 	c.keepAlive = nil
 	return err
 }
@@ -234,7 +238,11 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		_ = cn.Close()
 		return nil, err
 	}
-	return &safeConn{c: cn, i: icpt, mw: mw.(safeConnMW)}, nil
+	s := &safeConn{c: cn, i: icpt, mw: mw.(safeConnMW), own: cn, ownI: icpt}
+	if shareMemory && wal && c.info.memory == memNone && !c.info.readOnly {
+		s.cn = c // its write transactions may run on the connector's writer (route.go)
+	}
+	return s, nil
 }
 
 // startCheckpointer starts f's checkpointer with this connector's driver

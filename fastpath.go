@@ -27,9 +27,16 @@ import (
 // A safeConn is not safe for concurrent use; database/sql serializes calls
 // on a connection.
 type safeConn struct {
-	c  *conn        // the state; also the interceptor's parent
+	c  *conn        // the connection statements run on: own, or the writer during a routed transaction
 	i  *interceptor // c's interceptor
-	mw safeConnMW   // sqlmw's wrapper around c
+	mw safeConnMW   // sqlmw's wrapper around own
+
+	own   *conn        // the connection's own SQLite connection and state
+	ownI  *interceptor // own's interceptor
+	cn    *connector   // whose writer write transactions may borrow (route.go); nil: never
+	wr    *safeConn    // the connector's writer, while a routed transaction runs on it
+	adopt bool         // the routed transaction left state on the writer: it becomes own (unroute)
+	rowid int64        // the writer's last_insert_rowid() when the routed transaction took it
 }
 
 // safeConnMW is what sqlmw's connection wrapper implements.
@@ -57,6 +64,11 @@ var (
 // locked by the interceptor.
 func (s *safeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	s.c.reclaim()
+	if s.cn != nil {
+		if err := s.route(ctx, query); err != nil {
+			return nil, err
+		}
+	}
 	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
 	res, err := s.exec(ctx, query, args)
 	s.c.waits.leave(w)
@@ -82,6 +94,11 @@ func (s *safeConn) exec(ctx context.Context, query string, args []driver.NamedVa
 // goes straight to go-sqlite3.
 func (s *safeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	s.c.reclaim()
+	if s.cn != nil && (s.wr != nil || s.c.tx != txNone || !s.c.pinned) {
+		if err := s.route(ctx, query); err != nil {
+			return nil, err
+		}
+	}
 	w := s.c.waits.enter(ctx, mentionsBusyTimeout(query))
 	rows, err := s.query(ctx, query, args)
 	s.c.waits.leave(w)
@@ -118,6 +135,12 @@ func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 	busy := mentionsBusyTimeout(query)
 	s.c.reclaim()
 	w := s.c.waits.enter(ctx, busy)
+	if s.cn != nil {
+		s.notePinning(query)
+		if s.wr != nil {
+			s.adopt = true // compiled on the writer: it becomes the connection's own
+		}
+	}
 	st, cl, err := s.i.prepare(ctx, s.c, query)
 	s.c.waits.leave(w)
 	if err != nil {
@@ -128,7 +151,8 @@ func (s *safeConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 		_ = st.Close()
 		return nil, fmt.Errorf("sqlite3-safe: go-sqlite3 prepared a %T, not a statement it can use", st)
 	}
-	return &safeStmt{s: s, st: ps, query: query, read: cl.PlainRead(), busy: busy, act: newStmtActivity(ps)}, nil
+	s.c.openStmts++
+	return &safeStmt{s: s, on: s.c, st: ps, query: query, read: cl.PlainRead(), busy: busy, act: newStmtActivity(ps)}, nil
 }
 
 // Prepare is driver.Conn's context-less Prepare.
@@ -140,9 +164,12 @@ func (s *safeConn) Prepare(query string) (driver.Stmt, error) {
 func (s *safeConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	s.c.reclaim()
 	w := s.c.waits.enter(ctx, false)
-	_, tx, err := s.i.ConnBeginTx(ctx, s.c, opts)
+	_, dt, err := s.i.ConnBeginTx(ctx, s.c, opts)
 	s.c.waits.leave(w)
-	return tx, waitError(ctx, err)
+	if t, ok := dt.(*tx); ok {
+		t.s = s
+	}
+	return dt, waitError(ctx, err)
 }
 
 // Begin is refused, as by conn.Begin.
@@ -158,7 +185,12 @@ func (s *safeConn) ResetSession(ctx context.Context) error { return s.c.ResetSes
 func (s *safeConn) IsValid() bool { return s.c.IsValid() }
 
 // Close: see conn.Close.
-func (s *safeConn) Close() error { return s.mw.Close() }
+func (s *safeConn) Close() error {
+	if s.wr != nil { // a routed transaction never ended
+		_ = (&tx{c: s.c, s: s}).Rollback()
+	}
+	return s.mw.Close()
+}
 
 // preparedStmt is what sqlite3-safe uses of go-sqlite3's *SQLiteStmt.
 type preparedStmt interface {
@@ -175,6 +207,7 @@ type preparedStmt interface {
 // arguments as it does for go-sqlite3.
 type safeStmt struct {
 	s     *safeConn
+	on    *conn // the connection it was compiled on
 	st    preparedStmt
 	query string
 	read  bool         // a plain read (sqlclass.Class.PlainRead)
@@ -191,6 +224,7 @@ var (
 // Close finalizes the statement, which ends what Exec may have left it
 // holding.
 func (p *safeStmt) Close() error {
+	p.on.openStmts--
 	err := p.st.Close()
 	p.afterClose()
 	return err

@@ -13,8 +13,18 @@ import (
 // back the lock the connection took for it. database/sql calls exactly
 // one of them, also when the transaction's context ends (it rolls back).
 type tx struct {
-	c              *conn
-	resetQueryOnly bool // a read-only transaction set query_only, and turns it off at its end
+	c              *conn     // the connection it began on
+	s              *safeConn // the connection database/sql holds; nil for a transaction begun on a conn alone
+	resetQueryOnly bool      // a read-only transaction set query_only, and turns it off at its end
+}
+
+// conn is the connection the transaction runs on: the connector's writer
+// while it is routed there (route.go), else the one it began on.
+func (t *tx) conn() *conn {
+	if t.s != nil {
+		return t.s.c
+	}
+	return t.c
 }
 
 var _ driver.Tx = (*tx)(nil)
@@ -22,7 +32,7 @@ var _ driver.Tx = (*tx)(nil)
 // Commit runs COMMIT. Like go-sqlite3, if COMMIT fails it runs ROLLBACK,
 // because database/sql considers the transaction finished either way.
 func (t *tx) Commit() error {
-	c := t.c
+	c := t.conn()
 	var err error
 	if t.begun() {
 		err = c.runTxStmt(context.Background(), &c.txStmts.commit, "COMMIT")
@@ -38,7 +48,7 @@ func (t *tx) Commit() error {
 func (t *tx) Rollback() error {
 	var err error
 	if t.begun() {
-		_, err = t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+		_, err = t.conn().sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
 	t.end()
 	return err
@@ -47,7 +57,7 @@ func (t *tx) Rollback() error {
 // begun reports whether SQLite is in the transaction: not when no
 // statement ran, nor when a hand-over could not begin it again.
 func (t *tx) begun() bool {
-	c := t.c
+	c := t.conn()
 	if c.published {
 		c.settleYield() // no hand-over from here on
 	}
@@ -57,7 +67,7 @@ func (t *tx) begun() bool {
 // end leaves the transaction state and gives back the lock. It runs only
 // after the SQLite transaction is over, so the next writer finds it gone.
 func (t *tx) end() {
-	c := t.c
+	c := t.conn()
 	if t.resetQueryOnly {
 		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
 	}
@@ -67,6 +77,11 @@ func (t *tx) end() {
 	c.tx, c.wrote, c.txRead, c.yieldLost, c.relocked = txNone, false, false, false, false
 	if c.left.n > 0 {
 		c.holdLeft() // what statements left active by Exec still hold (execactive.go)
+	}
+	if t.s != nil {
+		// Before the lock goes back, so that its next holder finds the
+		// writer free (a routed transaction takes it only holding the lock).
+		t.s.unroute()
 	}
 	if c.txClaim {
 		c.txClaim = false

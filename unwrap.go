@@ -35,6 +35,12 @@ func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
 	case *sqlite3.SQLiteConn:
 		return c, true
 	case *safeConn:
+		// What the application does with it is the connection's own state.
+		if c.wr != nil {
+			c.adopt = true
+		} else {
+			c.c.pinned = true
+		}
 		sc, ok := any(c.c.sc).(*sqlite3.SQLiteConn)
 		if ok {
 			c.c.lend()
