@@ -71,8 +71,9 @@ type conn struct {
 	yieldLost bool // txYielded: the hand-over could not keep the snapshot
 	relocked  bool // txWrite: a handed-over transaction took the lock again for its statement now running
 
-	pinned    bool // the connection has state of its own: its transactions run on it (route.go)
-	openStmts int  // statements prepared on the connection and not closed
+	givenClaim bool // routeTx gave this connection its transaction's claim; txBegin takes it over
+	pinned     bool // the connection has state of its own: its transactions run on it (route.go)
+	openStmts  int  // statements prepared on the connection and not closed
 
 	yield txYield // shared with a writer that may take over an idle transaction's lock (lazytx.go)
 

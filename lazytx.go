@@ -65,11 +65,11 @@ type txYield struct {
 // error the transaction is still pending and holds nothing.
 func (c *conn) txBegin(ctx context.Context, read bool) error {
 	if !c.queryOnly {
-		// routeTx may have taken the lock for it already.
-		if c.locked != rwlock.Exclusive {
-			if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
-				return err
-			}
+		// routeTx may have taken the transaction's claim for it already.
+		if c.givenClaim {
+			c.givenClaim = false
+		} else if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
+			return err
 		}
 		err := c.runTxStmt(ctx, &c.txStmts.begin, "BEGIN IMMEDIATE")
 		if err == nil {

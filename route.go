@@ -155,6 +155,7 @@ func (c *conn) giveClaim(to *conn) {
 	}
 	to.locked, to.claims, to.lockedBy = c.locked, c.claims, c.lockedBy
 	c.locked, c.claims, c.lockedBy = rwlock.None, 0, 0
+	to.givenClaim = true
 }
 
 // unroute ends a routed transaction's use of the writer, after the

@@ -127,3 +127,16 @@ func TestTransactionsSeeTheirConnectionsState(t *testing.T) {
 		})
 	}
 }
+
+// A routed transaction whose first statement is refused before it runs
+// (a PRAGMA that would leave WAL) still gives the lock back at its end.
+func TestRefusedFirstStatementGivesLockBack(t *testing.T) {
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe_lock_timeout=0"))
+	mustExec(t, db, "CREATE TABLE t(k)")
+	tx, err := db.Begin()
+	require.NoError(t, err)
+	_, err = tx.Exec("PRAGMA journal_mode=DELETE")
+	require.Error(t, err)
+	require.NoError(t, tx.Rollback())
+	mustExec(t, db, "INSERT INTO t VALUES (1)") // lock timeout 0: fails if the lock stayed held
+}

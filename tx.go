@@ -83,8 +83,8 @@ func (t *tx) end() {
 		// writer free (a routed transaction takes it only holding the lock).
 		t.s.unroute()
 	}
-	if c.txClaim {
-		c.txClaim = false
+	if c.txClaim || c.givenClaim { // a claim routeTx gave that no statement took up: the first was refused
+		c.txClaim, c.givenClaim = false, false
 		c.unclaim()
 	}
 }
