@@ -62,8 +62,11 @@
 // every open in the process. Unknown _safe_* names and malformed values are
 // errors from sql.Open (or [NewConnector]) naming the parameter, and so are
 // _journal_mode other than WAL and _locking_mode=EXCLUSIVE. At run time,
-// PRAGMA journal_mode=<not WAL> and PRAGMA locking_mode=EXCLUSIVE are
-// refused.
+// PRAGMA journal_mode=<not WAL> for the main database (or for every
+// database: no schema) and PRAGMA locking_mode=EXCLUSIVE are refused; an
+// attached database's journal mode is the application's, and the
+// checkpointer keeps the WAL of an attached WAL database bounded as it
+// does the main one's.
 //
 // # In-memory databases
 //

@@ -225,6 +225,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		cn.brakeLimit = c.info.cfg.walLimit
 		cn.trackReads = true
 		cn.file.reads.add(cn)
+		cn.syncAttached() // a ConnectHook may have attached databases
 	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.
@@ -238,7 +239,10 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 }
 
 // startCheckpointer starts f's checkpointer with this connector's driver
-// and DSN, so its connection gets the same VFS, keys and hooks.
+// and DSN, so its connection gets the same VFS, keys and hooks. The
+// connection to a database that f's connections attach is opened with
+// the same driver and VFS, read-write without create (a file deleted
+// since is not made again).
 func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 	open := func() (sqliteConn, error) {
 		raw, err := c.d.base.Open(c.dsn)
@@ -247,8 +251,19 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 		}
 		return asSQLiteConn(raw)
 	}
+	openFile := func(path string) (sqliteConn, error) {
+		dsn := "file:" + percentEscape(path) + "?mode=rw"
+		if c.info.vfs != "" {
+			dsn += "&vfs=" + percentEscape(c.info.vfs)
+		}
+		raw, err := c.d.base.Open(dsn)
+		if err != nil {
+			return nil, err
+		}
+		return asSQLiteConn(raw)
+	}
 	cfg := c.info.cfg
-	return startCheckpointer(f, open, checkpointPolicy{
+	return startCheckpointer(f, open, openFile, checkpointPolicy{
 		pages:          cfg.ckptPages,
 		truncateDelay:  DefaultTruncateDelay,
 		escalationHold: DefaultEscalationHold,

@@ -44,7 +44,8 @@ type FileStats struct {
 	// FramesCheckpointed counts WAL frames copied into the database.
 	FramesCheckpointed int64
 	// CheckpointErrors counts checkpoints that failed with an error
-	// (logged, never fatal).
+	// (logged, never fatal), those of the databases the file's
+	// connections attach included.
 	CheckpointErrors int64
 	// Escalations counts escalated checkpoints (a TRUNCATE with writers
 	// held, when the WAL reaches half its limit) by outcome: completed;
@@ -55,8 +56,9 @@ type FileStats struct {
 	EscalationsBusy   int64
 	EscalationsNoLock int64
 	EscalationsFailed int64
-	// Brakes counts times a writer found the WAL at three quarters of its
-	// limit and held writers back for the checkpointer.
+	// Brakes counts times a writer found the WAL (the file's, or that of a
+	// database its connections attach) at three quarters of its limit and
+	// held writers back for the checkpointer.
 	Brakes int64
 	// CheckpointWaits counts lock waits that met a checkpoint (its hold of
 	// the write lock, or the brake), and CheckpointWaitMax is the longest
