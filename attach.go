@@ -82,11 +82,11 @@ func (s *attachedSet) publishLocked() {
 
 // syncAttached brings the databases c has told its file about in line
 // with those SQLite has attached on c: on disk, writable, and not the main
-// file under another name. Only a connection whose file has a
-// checkpointer tells it. The common call finds nothing changed: one call
-// into SQLite and no allocation.
+// file under another name. Every connection of a WAL file tells it, as
+// every writer of the file brakes for its WAL limit. The common call finds
+// nothing changed: one call into SQLite and no allocation.
 func (c *conn) syncAttached() {
-	if c.brakeLimit == 0 {
+	if !c.wal {
 		return
 	}
 	c.attachBuf = c.attachedFiles(c.attachBuf[:0])

@@ -105,7 +105,6 @@ type checkpointPolicy struct {
 	pages          int64         // PASSIVE at this many pending frames
 	truncateDelay  time.Duration // TRUNCATE after writes pause this long
 	escalationHold time.Duration // the longest an escalation waits for readers with the write lock held
-	walLimit       int64         // escalate when the WAL in use reaches half of this
 	pinWarning     time.Duration // log a read that pins the WAL longer than this
 }
 
@@ -231,7 +230,6 @@ func startCheckpointer(f *fileState, open func() (sqliteConn, error), openFile f
 		main:     *newWALTarget(&f.walState, f.key, open),
 		attached: make(map[*attachedWAL]*walTarget),
 	}
-	f.walLimit.Store(policy.walLimit)
 	f.clock.Store(time.Now().UnixNano())
 	go cp.run(ctx)
 	return cp
@@ -284,11 +282,16 @@ func (cp *checkpointer) run(ctx context.Context) {
 // is released once every WAL has been seen to.
 func (cp *checkpointer) tick(ctx context.Context) {
 	now := cp.setClock()
+	limit := cp.f.walLimit.Load()
+	if limit == 0 {
+		cp.standBy()
+		return
+	}
 	braked := cp.f.brake.Load() != nil
-	escalated := cp.tickWAL(ctx, &cp.main, now, braked)
+	escalated := cp.tickWAL(ctx, &cp.main, now, limit, braked)
 	cp.syncAttached()
 	for _, t := range cp.attached {
-		escalated = cp.tickWAL(ctx, t, now, braked) || escalated
+		escalated = cp.tickWAL(ctx, t, now, limit, braked) || escalated
 		// No connection of ours stays open on an attached database
 		// between checkpoints: SQLite lets a database leave WAL (its
 		// journal mode is the application's) only when no other
@@ -297,6 +300,28 @@ func (cp *checkpointer) tick(ctx context.Context) {
 	}
 	if braked || escalated {
 		cp.f.releaseBrake() // writers go on, whatever the outcome
+	}
+}
+
+// standBy is the checkpointer's state while no connection open on the
+// file wants background checkpoints (only pools with _safe_checkpoint=off,
+// or read-only ones, are open): it does nothing, holds no connection and
+// no writer back, and reports no pin, until such a connection opens again.
+func (cp *checkpointer) standBy() {
+	cp.f.releaseBrake()
+	cp.main.standBy()
+	for _, t := range cp.attached {
+		t.standBy()
+	}
+}
+
+// standBy closes t's checkpoint connection and forgets its pin.
+func (t *walTarget) standBy() {
+	t.closeConn()
+	if !t.pinnedBy.since.IsZero() {
+		t.pinnedBy, t.warned = openRead{}, false
+		t.w.pin.since.Store(0)
+		t.w.pinned.Store(false)
 	}
 }
 
@@ -332,11 +357,10 @@ func (cp *checkpointer) syncAttached() {
 	cp.attached = keep
 }
 
-// tickWAL samples the WAL of t and runs at most one checkpoint on it. It
-// reports whether it tried an escalation, or would have but for a
-// back-off.
-func (cp *checkpointer) tickWAL(ctx context.Context, t *walTarget, now time.Time, braked bool) (escalated bool) {
-	limit := cp.policy.walLimit
+// tickWAL samples the WAL of t and runs at most one checkpoint on it, to
+// the file's WAL limit. It reports whether it tried an escalation, or
+// would have but for a back-off.
+func (cp *checkpointer) tickWAL(ctx context.Context, t *walTarget, now time.Time, limit int64, braked bool) (escalated bool) {
 	fileBytes := fileSize(t.walPath)
 	t.w.stats.recordWAL(fileBytes)
 	// inUse is how much of the WAL holds frames: after the WAL starts over

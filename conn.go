@@ -45,8 +45,8 @@ type conn struct {
 	debug       bool          // immutable: record where the lock owner took the lock (owner.go)
 	logger      *slog.Logger  // immutable; nil logs nothing
 	slowWait    time.Duration // immutable: lock waits over this are logged
-	brakeLimit  int64         // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
-	trackReads  bool          // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
+	ckptLimit   int64         // immutable: its pool's WAL limit if the pool wants background checkpoints, else 0: what it counts for in its file's rule (registry.acquire)
+	trackReads  bool          // immutable: a WAL file, whose checkpointer wants to know the open reads (reads.go)
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 	waits       *busyWait     // makes waits for other processes end with the context (busywait_cgo.go); immutable
 	cancel      *canceller    // interrupts a running exec when its context ends (interrupt_cgo.go); immutable
@@ -258,7 +258,7 @@ func (c *conn) Close() error {
 		c.file.reads.remove(c)
 	}
 	c.releaseAttached()
-	files.release(c.file)
+	files.release(c.file, c.ckptLimit)
 	return err
 }
 
@@ -366,7 +366,7 @@ func (c *conn) releaseLock() {
 		if c.mayAttach {
 			c.syncAttached() // the write may have been an ATTACH or a DETACH
 		}
-		c.file.sampleWAL(c.brakeLimit)
+		c.file.sampleWAL()
 	}
 	c.file.lock.ReleaseAs(c.locked, c.lockedBy)
 	c.locked, c.claims, c.lockedBy = rwlock.None, 0, 0

@@ -203,12 +203,15 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		id, _ = os.Stat(key) // no descriptor; on failure the path alone keys the file
 	}
 	var start func(*fileState) *checkpointer
+	var ckptLimit int64
 	if wal && !c.info.readOnly && c.info.cfg.checkpoints {
-		start = c.startCheckpointer
+		start, ckptLimit = c.startCheckpointer, c.info.cfg.walLimit
 	}
 	cn := &conn{
 		sc:          sc,
-		file:        files.acquire(key, id, start),
+		file:        files.acquire(key, id, start, ckptLimit),
+		ckptLimit:   ckptLimit,
+		trackReads:  wal,
 		lockTimeout: c.info.cfg.lockTimeout,
 		maxWaiters:  c.info.cfg.maxWaiters,
 		wal:         wal,
@@ -221,9 +224,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		cancel:      newCanceller(sc),
 		loan:        loan{ownCache: c.info.ownCache},
 	}
-	if start != nil {
-		cn.brakeLimit = c.info.cfg.walLimit
-		cn.trackReads = true
+	if wal {
 		cn.file.reads.add(cn)
 		cn.syncAttached() // a ConnectHook may have attached databases
 	}
@@ -267,7 +268,6 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 		pages:          cfg.ckptPages,
 		truncateDelay:  DefaultTruncateDelay,
 		escalationHold: DefaultEscalationHold,
-		walLimit:       cfg.walLimit,
 		pinWarning:     cfg.pinWarning,
 	}, cfg.logger)
 }

@@ -88,8 +88,10 @@ type FileStats struct {
 	LockQueue      int
 	LockOldestWait time.Duration
 
-	// WALLimit is the WAL size the checkpointer keeps the file under
-	// (_safe_wal_limit, [WithWALLimit]) when a checkpointer runs, else 0.
+	// WALLimit is the WAL size the checkpointer keeps the file under: the
+	// smallest _safe_wal_limit ([WithWALLimit]) of the pools with
+	// background checkpoints that have a connection open on the file, or 0
+	// when none has (no background checkpoints).
 	WALLimit int64
 	// WALBytes is the -wal file's size at the last sample, MaxWALBytes the
 	// largest seen.
