@@ -105,7 +105,6 @@ type checkpointPolicy struct {
 	pages          int64         // PASSIVE at this many pending frames
 	truncateDelay  time.Duration // TRUNCATE after writes pause this long
 	escalationHold time.Duration // the longest an escalation waits for readers with the write lock held
-	walLimit       int64         // escalate when the WAL in use reaches half of this
 	pinWarning     time.Duration // log a read that pins the WAL longer than this
 }
 
@@ -156,20 +155,37 @@ type checkpointPolicy struct {
 // holds), so a checkpoint never makes a statement fail. Readers never
 // wait.
 //
+// The WALs of the databases the file's connections attach (attach.go)
+// are sampled and checkpointed the same way, each with its own state
+// (walTarget), to the same limit, under the file's write lock, which
+// writes to them take.
+//
 // Errors are counted and logged and the loop goes on; nothing here is
 // fatal to the database.
 type checkpointer struct {
-	f       *fileState
-	open    func() (sqliteConn, error) // opens the checkpoint connection: same driver and DSN as the pool
-	walPath string
-	policy  checkpointPolicy
-	logger  *slog.Logger // nil: no logging
+	f        *fileState
+	policy   checkpointPolicy
+	logger   *slog.Logger                          // nil: no logging
+	openFile func(path string) (sqliteConn, error) // opens a checkpoint connection on an attached database's file
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
 	once   sync.Once     // guards stopping
 
 	// Owned by the run goroutine.
+	main     walTarget                   // the file's own WAL
+	attached map[*attachedWAL]*walTarget // the WALs of the databases the file's connections attach (attach.go)
+}
+
+// walTarget is one WAL the checkpointer keeps bounded, the file's own or
+// an attached database's, and what the checkpointer knows about it. Its
+// fields are owned by the run goroutine; w is shared with writers.
+type walTarget struct {
+	w       *walState                  // counters, pin and brake state, shared with writers
+	path    string                     // the database file, for logs
+	walPath string                     // its -wal file
+	open    func() (sqliteConn, error) // opens the checkpoint connection
+
 	conn      sqliteConn
 	busyMS    int64         // the checkpoint connection's busy_timeout, in milliseconds; -1 before it is set
 	lastFrame uint32        // mxFrame at the last sample
@@ -186,21 +202,34 @@ type checkpointer struct {
 	warned    bool          // the current pin has been logged
 }
 
-// startCheckpointer starts the goroutine; stop ends it.
-func startCheckpointer(f *fileState, open func() (sqliteConn, error), policy checkpointPolicy, logger *slog.Logger) *checkpointer {
+func newWALTarget(w *walState, path string, open func() (sqliteConn, error)) *walTarget {
+	return &walTarget{w: w, path: path, walPath: path + "-wal", open: open, busyMS: -1, lastWrite: time.Now()}
+}
+
+// closeConn closes the target's checkpoint connection, if open.
+func (t *walTarget) closeConn() {
+	if t.conn != nil {
+		_ = t.conn.Close()
+		t.conn = nil
+	}
+}
+
+// startCheckpointer starts the goroutine; stop ends it. open opens a
+// checkpoint connection on f's file, openFile one on the file of a
+// database that f's connections attach.
+func startCheckpointer(f *fileState, open func() (sqliteConn, error), openFile func(string) (sqliteConn, error),
+	policy checkpointPolicy, logger *slog.Logger) *checkpointer {
 	ctx, cancel := context.WithCancel(context.Background())
 	cp := &checkpointer{
-		f:         f,
-		open:      open,
-		walPath:   f.key + "-wal",
-		policy:    policy,
-		logger:    logger,
-		cancel:    cancel,
-		done:      make(chan struct{}),
-		busyMS:    -1,
-		lastWrite: time.Now(),
+		f:        f,
+		policy:   policy,
+		logger:   logger,
+		openFile: openFile,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+		main:     *newWALTarget(&f.walState, f.key, open),
+		attached: make(map[*attachedWAL]*walTarget),
 	}
-	f.walLimit.Store(policy.walLimit)
 	f.clock.Store(time.Now().UnixNano())
 	go cp.run(ctx)
 	return cp
@@ -216,8 +245,9 @@ func (cp *checkpointer) run(ctx context.Context) {
 	defer close(cp.done)
 	defer func() {
 		cp.f.releaseBrake()
-		if cp.conn != nil {
-			_ = cp.conn.Close()
+		cp.main.closeConn()
+		for _, t := range cp.attached {
+			t.closeConn()
 		}
 	}()
 	timer := time.NewTimer(busyInterval)
@@ -234,91 +264,184 @@ func (cp *checkpointer) run(ctx context.Context) {
 		}
 		cp.tick(ctx)
 		cp.setClock() // the tick's work may have taken a while
-		next := busyInterval
-		if time.Since(cp.lastWrite) > cp.policy.truncateDelay {
-			next = idleInterval
+		next := idleInterval
+		if time.Since(cp.main.lastWrite) <= cp.policy.truncateDelay {
+			next = busyInterval
+		}
+		for _, t := range cp.attached {
+			if time.Since(t.lastWrite) <= cp.policy.truncateDelay {
+				next = busyInterval
+			}
 		}
 		timer.Reset(next)
 	}
 }
 
-// tick samples the WAL and runs at most one checkpoint.
+// tick samples the file's WAL and those of the attached databases, and
+// runs at most one checkpoint on each. The brake, if writers raised it,
+// is released once every WAL has been seen to.
 func (cp *checkpointer) tick(ctx context.Context) {
 	now := cp.setClock()
-	fileBytes := fileSize(cp.walPath)
-	cp.f.stats.recordWAL(fileBytes)
+	limit := cp.f.walLimit.Load()
+	if limit == 0 {
+		cp.standBy()
+		return
+	}
+	braked := cp.f.brake.Load() != nil
+	escalated := cp.tickWAL(ctx, &cp.main, now, limit, braked)
+	cp.syncAttached()
+	for _, t := range cp.attached {
+		escalated = cp.tickWAL(ctx, t, now, limit, braked) || escalated
+		// No connection of ours stays open on an attached database
+		// between checkpoints: SQLite lets a database leave WAL (its
+		// journal mode is the application's) only when no other
+		// connection has it open in WAL mode.
+		t.closeConn()
+	}
+	if braked || escalated {
+		cp.f.releaseBrake() // writers go on, whatever the outcome
+	}
+}
+
+// standBy is the checkpointer's state while no connection open on the
+// file wants background checkpoints (only pools with _safe_checkpoint=off,
+// or read-only ones, are open): it does nothing, holds no connection and
+// no writer back, and reports no pin, until such a connection opens again.
+func (cp *checkpointer) standBy() {
+	cp.f.releaseBrake()
+	cp.main.standBy()
+	for _, t := range cp.attached {
+		t.standBy()
+	}
+}
+
+// standBy closes t's checkpoint connection and forgets its pin.
+func (t *walTarget) standBy() {
+	t.closeConn()
+	if !t.pinnedBy.since.IsZero() {
+		t.pinnedBy, t.warned = openRead{}, false
+		t.w.pin.since.Store(0)
+		t.w.pinned.Store(false)
+	}
+}
+
+// syncAttached makes a target of every database the file's connections
+// attach, and drops the targets of those none attaches any more.
+func (cp *checkpointer) syncAttached() {
+	list := cp.f.attached.all()
+	if len(list) == len(cp.attached) {
+		same := true
+		for _, a := range list {
+			if cp.attached[a] == nil {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
+	keep := make(map[*attachedWAL]*walTarget, len(list))
+	for _, a := range list {
+		t := cp.attached[a]
+		if t == nil {
+			path := a.key
+			t = newWALTarget(&a.walState, path, func() (sqliteConn, error) { return cp.openFile(path) })
+		}
+		keep[a] = t
+		delete(cp.attached, a)
+	}
+	for _, t := range cp.attached {
+		t.closeConn()
+	}
+	cp.attached = keep
+}
+
+// tickWAL samples the WAL of t and runs at most one checkpoint on it, to
+// the file's WAL limit. It reports whether it tried an escalation, or
+// would have but for a back-off.
+func (cp *checkpointer) tickWAL(ctx context.Context, t *walTarget, now time.Time, limit int64, braked bool) (escalated bool) {
+	fileBytes := fileSize(t.walPath)
+	t.w.stats.recordWAL(fileBytes)
 	// inUse is how much of the WAL holds frames: after the WAL starts over
 	// the file keeps its size, but only the index knows how much of it
 	// counts. Starvation is the WAL never starting over.
 	inUse := fileBytes
-	idx, idxOK := cp.readIndex()
+	idx, idxOK := t.readIndex()
 	if idxOK {
 		inUse = idx.bytes()
-		if idx.mxFrame != cp.lastFrame {
-			cp.lastFrame, cp.lastWrite = idx.mxFrame, now
+		if idx.mxFrame != t.lastFrame {
+			t.lastFrame, t.lastWrite = idx.mxFrame, now
 		}
 	}
-	cp.watchPin(now)
-	braked := cp.f.brake.Load() != nil
+	cp.watchPin(t, now)
 	var err error
 	switch {
-	case now.Before(cp.retryAt):
-		cp.f.releaseBrake()
-	case braked || inUse >= cp.policy.walLimit/2:
-		if cp.mayEscalate(now) {
-			err = cp.escalate(ctx, idx, idxOK)
+	case now.Before(t.retryAt):
+	case braked && fileBytes >= limit/4*3, inUse >= limit/2:
+		// A writer found this WAL at three quarters of the limit, or it
+		// has reached half of it.
+		escalated = true
+		if cp.mayEscalate(t, now) {
+			err = cp.escalate(ctx, t, idx, idxOK)
 		}
-		cp.f.releaseBrake() // writers go on, whatever the outcome
 	case fileBytes == 0:
 	case idxOK && int64(idx.pending()) >= cp.policy.pages,
 		!idxOK && fileBytes >= cp.policy.pages*4096:
-		err = cp.passive(ctx)
-	case now.Sub(cp.lastWrite) >= cp.policy.truncateDelay && !now.Before(cp.idleAt):
-		err = cp.truncateIdle(ctx)
+		err = cp.passive(ctx, t)
+	case now.Sub(t.lastWrite) >= cp.policy.truncateDelay && !now.Before(t.idleAt):
+		err = cp.truncateIdle(ctx, t)
 	}
 	if err != nil && ctx.Err() == nil {
-		cp.f.stats.ckptErrors.Add(1)
-		cp.retryAt = now.Add(time.Second)
-		cp.log(slog.LevelWarn, "sqlite3-safe: checkpoint failed", "path", cp.f.key, "err", err)
+		t.w.stats.ckptErrors.Add(1)
+		if t != &cp.main {
+			cp.f.stats.ckptErrors.Add(1) // Stats shows the file's: those of its attached databases count
+		}
+		t.retryAt = now.Add(time.Second)
+		cp.log(slog.LevelWarn, "sqlite3-safe: checkpoint failed", "path", t.path, "err", err)
 	}
+	return escalated
 }
 
-// mayEscalate reports whether an escalation is worth its hold now: not
-// during a back-off, and not while the read that kept the last one from
-// finishing is still open (it would only fail again).
-func (cp *checkpointer) mayEscalate(now time.Time) bool {
-	if now.Before(cp.escAt) {
+// mayEscalate reports whether an escalation of t is worth its hold now:
+// not during a back-off, and not while the read that kept the last one
+// from finishing is still open (it would only fail again).
+func (cp *checkpointer) mayEscalate(t *walTarget, now time.Time) bool {
+	if now.Before(t.escAt) {
 		return false
 	}
-	if cp.pinnedBy.since.IsZero() {
+	if t.pinnedBy.since.IsZero() {
 		return true
 	}
 	r, ok := cp.f.reads.oldest()
-	return !ok || r.since.After(cp.pinnedBy.since)
+	return !ok || r.since.After(t.pinnedBy.since)
 }
 
-// watchPin keeps the pin statistics while the WAL is pinned: how long the
+// watchPin keeps the pin statistics while t's WAL is pinned: how long the
 // oldest read has been open, and a warning once it passes pinWarning.
-func (cp *checkpointer) watchPin(now time.Time) {
-	if cp.pinnedBy.since.IsZero() {
+// The reads are those of the file's connections, which are the ones that
+// read the databases they attach.
+func (cp *checkpointer) watchPin(t *walTarget, now time.Time) {
+	if t.pinnedBy.since.IsZero() {
 		return
 	}
+	w := t.w
 	r, ok := cp.f.reads.oldest()
-	if !ok || r.since.After(cp.pinnedBy.since) {
+	if !ok || r.since.After(t.pinnedBy.since) {
 		// The pinning read has ended; the next escalation will tell
 		// whether another one pins the WAL.
-		cp.f.pin.since.Store(0)
-		cp.f.pinned.Store(false)
+		w.pin.since.Store(0)
+		w.pinned.Store(false)
 		return
 	}
-	cp.pinnedBy = r
-	cp.f.pin.since.Store(r.since.UnixNano())
+	t.pinnedBy = r
+	w.pin.since.Store(r.since.UnixNano())
 	age := now.Sub(r.since)
-	storeMax(&cp.f.pin.maxAge, int64(age))
-	if age > cp.policy.pinWarning && !cp.warned {
-		cp.warned = true
-		args := []any{"path", cp.f.key, "open_for", age.Round(time.Millisecond), "statement", r.query,
-			"wal_bytes", cp.f.stats.walBytes.Load()}
+	storeMax(&w.pin.maxAge, int64(age))
+	if age > cp.policy.pinWarning && !t.warned {
+		t.warned = true
+		args := []any{"path", t.path, "open_for", age.Round(time.Millisecond), "statement", r.query,
+			"wal_bytes", w.stats.walBytes.Load()}
 		if r.site != "" {
 			args = append(args, "began_at", r.site)
 		}
@@ -332,11 +455,11 @@ func (cp *checkpointer) watchPin(now time.Time) {
 // copied; so if it left less than policy.pages behind, a second PASSIVE
 // runs with the write lock held, as briefly as SQLite's own
 // autocheckpoint would hold up a commit, to copy the rest.
-func (cp *checkpointer) passive(ctx context.Context) error {
-	if _, err := cp.checkpoint(ctx, CheckpointPassive, 0); err != nil {
+func (cp *checkpointer) passive(ctx context.Context, t *walTarget) error {
+	if _, err := cp.checkpoint(ctx, t, CheckpointPassive, 0); err != nil {
 		return err
 	}
-	idx, ok := cp.readIndex()
+	idx, ok := t.readIndex()
 	if !ok || idx.pending() == 0 || int64(idx.pending()) > cp.policy.pages {
 		return nil
 	}
@@ -344,28 +467,28 @@ func (cp *checkpointer) passive(ctx context.Context) error {
 		return nil // a long write transaction: the next tick tries again
 	}
 	defer cp.unlockWrite()
-	_, err := cp.checkpoint(ctx, CheckpointPassive, 0)
+	_, err := cp.checkpoint(ctx, t, CheckpointPassive, 0)
 	return err
 }
 
 // truncateIdle cuts the WAL to 0 bytes after writes paused: a PASSIVE
 // without the lock copies what it can, then, if no writer holds the lock
 // right now, a TRUNCATE that does not wait for readers.
-func (cp *checkpointer) truncateIdle(ctx context.Context) error {
-	if _, err := cp.checkpoint(ctx, CheckpointPassive, 0); err != nil {
+func (cp *checkpointer) truncateIdle(ctx context.Context, t *walTarget) error {
+	if _, err := cp.checkpoint(ctx, t, CheckpointPassive, 0); err != nil {
 		return err
 	}
 	if err := cp.lockWrite(ctx, 0, "idle TRUNCATE checkpoint"); err != nil {
 		return nil // a writer is active: writes have not paused after all
 	}
 	defer cp.unlockWrite()
-	done, err := cp.checkpoint(ctx, CheckpointTruncate, 0)
+	done, err := cp.checkpoint(ctx, t, CheckpointTruncate, 0)
 	if err == nil && !done {
 		// Readers in the way; try again later, less often each time.
-		cp.idleDelay = min(max(2*cp.idleDelay, cp.policy.truncateDelay), 10*time.Second)
-		cp.idleAt = time.Now().Add(cp.idleDelay)
+		t.idleDelay = min(max(2*t.idleDelay, cp.policy.truncateDelay), 10*time.Second)
+		t.idleAt = time.Now().Add(t.idleDelay)
 	} else if err == nil {
-		cp.idleDelay = 0
+		t.idleDelay = 0
 	}
 	return err
 }
@@ -393,13 +516,14 @@ func (cp *checkpointer) unlockWrite() {
 // escalate runs a TRUNCATE checkpoint with writers stopped, waiting at
 // most policy.escalationHold for older readers to finish.
 // idx is the tick's sample of the WAL (ok: it could be read).
-func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) error {
-	st := &cp.f.stats
+func (cp *checkpointer) escalate(ctx context.Context, t *walTarget, idx walIndex, ok bool) error {
+	w := t.w
+	st := &w.stats
 	if !ok || int64(idx.pending()) > cp.policy.pages {
 		// Copy the bulk first, with writers running, so that the part
 		// done with writers held is short (after a pin ended, the WAL may
 		// be large).
-		if _, err := cp.checkpoint(ctx, CheckpointPassive, 0); err != nil {
+		if _, err := cp.checkpoint(ctx, t, CheckpointPassive, 0); err != nil {
 			return err
 		}
 	}
@@ -411,20 +535,20 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) err
 		return err
 	}
 	start := cp.setClock() // a read that begins from now on is not older than this escalation
-	done, err := cp.checkpoint(ctx, CheckpointTruncate, cp.policy.escalationHold)
+	done, err := cp.checkpoint(ctx, t, CheckpointTruncate, cp.policy.escalationHold)
 	cp.unlockWrite()
 	held := time.Since(start)
-	cp.log(slog.LevelDebug, "sqlite3-safe: escalated checkpoint", "path", cp.f.key,
+	cp.log(slog.LevelDebug, "sqlite3-safe: escalated checkpoint", "path", t.path,
 		"completed", done, "writers_held_for", held)
 	switch {
 	case err != nil:
 		st.escalationsFailed.Add(1)
 	case done:
 		st.escalationsDone.Add(1)
-		cp.escDelay, cp.escBusy = 0, 0
-		cp.pinnedBy, cp.warned = openRead{}, false
-		cp.f.pin.since.Store(0)
-		cp.f.pinned.Store(false)
+		t.escDelay, t.escBusy = 0, 0
+		t.pinnedBy, t.warned = openRead{}, false
+		w.pin.since.Store(0)
+		w.pinned.Store(false)
 	default:
 		// Readers kept their snapshots through the hold: writers go on,
 		// and the next try waits a little longer each time.
@@ -434,37 +558,37 @@ func (cp *checkpointer) escalate(ctx context.Context, idx walIndex, ok bool) err
 			// pins the WAL. Writers run free until it ends (no brake, no
 			// escalation: it would only fail again); then the next
 			// escalation runs at once.
-			if cp.pinnedBy.since.IsZero() {
-				cp.f.pin.pins.Add(1)
+			if t.pinnedBy.since.IsZero() {
+				w.pin.pins.Add(1)
 			}
-			cp.pinnedBy = r
-			cp.f.pin.since.Store(r.since.UnixNano())
-			cp.f.pinned.Store(true)
+			t.pinnedBy = r
+			w.pin.since.Store(r.since.UnixNano())
+			w.pinned.Store(true)
 			break
 		}
 		// No read of ours outlived the hold: readers were slow to leave
 		// the WAL (a loaded machine), or another process reads. Try again
 		// at the next tick, the brake still armed; after busyRetries in a
 		// row, back off, less often each time, without braking writers.
-		cp.escBusy++
-		if cp.escBusy >= busyRetries {
-			cp.escDelay = min(max(2*cp.escDelay, minEscalationBackoff), maxEscalationBackoff)
-			cp.escAt = time.Now().Add(cp.escDelay)
-			cp.f.noBrakeUntil.Store(cp.escAt.UnixNano())
+		t.escBusy++
+		if t.escBusy >= busyRetries {
+			t.escDelay = min(max(2*t.escDelay, minEscalationBackoff), maxEscalationBackoff)
+			t.escAt = time.Now().Add(t.escDelay)
+			w.noBrakeUntil.Store(t.escAt.UnixNano())
 		}
 	}
 	return err
 }
 
-// checkpoint runs one PRAGMA wal_checkpoint(mode) on the checkpoint
+// checkpoint runs one PRAGMA wal_checkpoint(mode) on t's checkpoint
 // connection and records the result. done reports that SQLite was not
 // blocked (its "busy" column was 0).
 //
 // wait is the busy timeout: how long a RESTART or TRUNCATE may wait for
 // readers (and for other processes' writers).
-func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, wait time.Duration) (done bool, err error) {
-	if cp.conn == nil {
-		c, err := cp.open()
+func (cp *checkpointer) checkpoint(ctx context.Context, t *walTarget, mode CheckpointMode, wait time.Duration) (done bool, err error) {
+	if t.conn == nil {
+		c, err := t.open()
 		if err != nil {
 			return false, fmt.Errorf("sqlite3-safe: opening checkpoint connection: %w", err)
 		}
@@ -472,27 +596,27 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, wai
 			_ = c.Close()
 			return false, fmt.Errorf("sqlite3-safe: setting up checkpoint connection: %w", err)
 		}
-		cp.conn, cp.busyMS = c, -1
+		t.conn, t.busyMS = c, -1
 	}
-	if ms := wait.Milliseconds(); ms != cp.busyMS {
-		if _, err := cp.conn.ExecContext(ctx, "PRAGMA busy_timeout="+strconv.FormatInt(ms, 10), nil); err != nil {
+	if ms := wait.Milliseconds(); ms != t.busyMS {
+		if _, err := t.conn.ExecContext(ctx, "PRAGMA busy_timeout="+strconv.FormatInt(ms, 10), nil); err != nil {
 			return false, err
 		}
-		cp.busyMS = ms
+		t.busyMS = ms
 	}
 	q, err := mode.pragma()
 	if err != nil {
 		return false, err
 	}
-	before, _ := cp.readIndex()
-	salts := cp.salts
+	before, _ := t.readIndex()
+	salts := t.salts
 	start := time.Now()
-	busy, logFrames, ckptFrames, err := queryCheckpoint(ctx, cp.conn, q)
+	busy, logFrames, ckptFrames, err := queryCheckpoint(ctx, t.conn, q)
 	if err != nil {
 		return false, err
 	}
-	cp.noteBackfill(salts, ckptFrames)
-	st := &cp.f.stats
+	t.noteBackfill(salts, ckptFrames)
+	st := &t.w.stats
 	if busy != 0 {
 		st.ckptBusy.Add(1)
 	} else {
@@ -507,9 +631,9 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode CheckpointMode, wai
 	if moved > 0 {
 		st.frames.Add(moved)
 	}
-	walBytes := fileSize(cp.walPath)
+	walBytes := fileSize(t.walPath)
 	st.recordWAL(walBytes)
-	cp.log(slog.LevelDebug, "sqlite3-safe: checkpoint", "path", cp.f.key, "mode", mode.String(),
+	cp.log(slog.LevelDebug, "sqlite3-safe: checkpoint", "path", t.path, "mode", mode.String(),
 		"busy", busy != 0, "wal_frames", logFrames, "checkpointed_frames", ckptFrames,
 		"wal_bytes", walBytes, "took", time.Since(start))
 	return busy == 0, nil
@@ -545,7 +669,7 @@ func (cp *checkpointer) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-// readIndex samples the WAL without touching a file SQLite locks.
+// readIndex samples t's WAL without touching a file SQLite locks.
 //
 // sqlite3-safe never opens a descriptor on the database file or its -shm:
 // POSIX advisory locks belong to the process, and closing *any*
@@ -559,28 +683,28 @@ func (cp *checkpointer) log(level slog.Level, msg string, args ...any) {
 // (PRAGMA wal_checkpoint reports them), forgotten when the WAL starts
 // over (its salts change). A checkpoint by another process is learnt at
 // this process's next one.
-func (cp *checkpointer) readIndex() (walIndex, bool) {
-	h, frames, ok := readWAL(cp.walPath, cp.lastFrame)
+func (t *walTarget) readIndex() (walIndex, bool) {
+	h, frames, ok := readWAL(t.walPath, t.lastFrame)
 	if !ok {
 		return walIndex{}, false
 	}
-	if h.salts != cp.salts {
-		cp.salts, cp.backfill = h.salts, 0
+	if h.salts != t.salts {
+		t.salts, t.backfill = h.salts, 0
 	}
-	return walIndex{mxFrame: frames, nBackfill: min(cp.backfill, frames), pageSize: h.pageSize}, true
+	return walIndex{mxFrame: frames, nBackfill: min(t.backfill, frames), pageSize: h.pageSize}, true
 }
 
 // noteBackfill records a checkpoint's result: ckptFrames of the WAL
 // generation whose salts were before are copied. If the WAL started over
 // meanwhile, the new generation has none copied yet.
-func (cp *checkpointer) noteBackfill(before [2]uint32, ckptFrames int64) {
-	h, _, ok := readWAL(cp.walPath, 0)
+func (t *walTarget) noteBackfill(before [2]uint32, ckptFrames int64) {
+	h, _, ok := readWAL(t.walPath, 0)
 	if !ok || h.salts != before {
-		cp.backfill = 0
-		cp.salts = h.salts
+		t.backfill = 0
+		t.salts = h.salts
 		return
 	}
-	cp.backfill = uint32(max(0, min(ckptFrames, int64(^uint32(0)))))
+	t.backfill = uint32(max(0, min(ckptFrames, int64(^uint32(0)))))
 }
 
 // setClock moves the file's clock, which reads take their start from, to

@@ -45,8 +45,8 @@ type conn struct {
 	debug       bool          // immutable: record where the lock owner took the lock (owner.go)
 	logger      *slog.Logger  // immutable; nil logs nothing
 	slowWait    time.Duration // immutable: lock waits over this are logged
-	brakeLimit  int64         // immutable: WAL bytes at which writers brake; 0 = no checkpointer, no sampling
-	trackReads  bool          // immutable: the file has a checkpointer, which wants to know the open reads (reads.go)
+	ckptLimit   int64         // immutable: its pool's WAL limit if the pool wants background checkpoints, else 0: what it counts for in its file's rule (registry.acquire)
+	trackReads  bool          // immutable: a WAL file, whose checkpointer wants to know the open reads (reads.go)
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 	waits       *busyWait     // makes waits for other processes end with the context (busywait_cgo.go); immutable
 	cancel      *canceller    // interrupts a running exec when its context ends (interrupt_cgo.go); immutable
@@ -62,6 +62,13 @@ type conn struct {
 	freeRows  []*trackedRows // wrappers for reuse (trackRead)
 	txStmts   txStmts        // BEGIN IMMEDIATE and COMMIT, compiled once (tx.go); closed by Close
 	loan      loan           // the connection lent through Unwrap, taken back by the next statement (unwrap.go)
+
+	// The databases attached on the connection, for its file's
+	// checkpointer (attach.go), owned like the above.
+	attachedDBs []*attachedWAL // those the connection has told its file about
+	attachNames []byte         // their file names as SQLite last gave them, each followed by a NUL
+	attachBuf   []byte         // scratch for reading them again
+	mayAttach   bool           // a database has been attached: the list is read again after each write
 
 	// A BeginTx transaction's state (lazytx.go), owned like the above.
 	txClaim   bool // the transaction holds one of the connection's claims
@@ -119,9 +126,11 @@ func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err er
 		return false, nil
 	case d.readOnly:
 		// Cannot convert; run in WAL mode only if the file already is.
-		mode, err = queryString(ctx, sc, "PRAGMA journal_mode")
+		mode, err = queryString(ctx, sc, "PRAGMA main.journal_mode")
 	default:
-		mode, err = queryString(ctx, sc, "PRAGMA journal_mode=WAL")
+		// The main database only: a database a ConnectHook attached keeps
+		// the journal mode it has.
+		mode, err = queryString(ctx, sc, "PRAGMA main.journal_mode=WAL")
 	}
 	if err != nil {
 		return false, err
@@ -256,7 +265,8 @@ func (c *conn) Close() error {
 	if c.trackReads {
 		c.file.reads.remove(c)
 	}
-	files.release(c.file)
+	c.releaseAttached()
+	files.release(c.file, c.ckptLimit)
 	return err
 }
 
@@ -361,7 +371,10 @@ func (c *conn) releaseLock() {
 	}
 	if c.locked == rwlock.Exclusive {
 		c.file.owner.clear()
-		c.file.sampleWAL(c.brakeLimit)
+		if c.mayAttach {
+			c.syncAttached() // the write may have been an ATTACH or a DETACH
+		}
+		c.file.sampleWAL()
 	}
 	mode, by := c.locked, c.lockedBy
 	// The connection's record goes first: the next holder may use this
@@ -395,10 +408,30 @@ func (c *conn) settle(claimed bool) {
 	}
 }
 
-// refuse returns the error for a statement that may not run here.
+// refuse returns the error for a statement that may not run here. Only
+// the main database's journal mode is sqlite3-safe's: an attached
+// database's is the application's, unless it is the main file attached
+// again under another name.
 func (c *conn) refuse(cl sqlclass.Class) error {
-	if cl.Forbidden != "" && c.wal {
+	if !c.wal {
+		return nil
+	}
+	if cl.Forbidden != "" {
 		return fmt.Errorf("sqlite3-safe: refused: %s; open the database with _safe=off to manage it yourself", cl.Forbidden)
+	}
+	for _, jm := range cl.JournalModes() {
+		file := c.sc.GetFilename(jm.Schema)
+		switch {
+		case file != "" && c.isMainFile(canonicalPath(file)):
+			return fmt.Errorf("sqlite3-safe: refused: PRAGMA %s.journal_mode=%s would take the database out of the WAL mode "+
+				"sqlite3-safe relies on (%s is the main database's file); open the database with _safe=off to manage it yourself",
+				jm.Schema, jm.Mode, jm.Schema)
+		case file == "" && cl.Attach:
+			// The text attaches a database and sets a journal mode: which
+			// file the schema names is known only once the ATTACH has run.
+			return fmt.Errorf("sqlite3-safe: refused: PRAGMA %s.journal_mode=%s in the text of an ATTACH; "+
+				"run the ATTACH as a statement of its own first", jm.Schema, jm.Mode)
+		}
 	}
 	return nil
 }
@@ -540,4 +573,5 @@ func oneStatement(query string) bool {
 func (c *conn) attached() {
 	c.txStmts.close()
 	stopStmtCache(c.sc)
+	c.mayAttach = true // the file's checkpointer learns of it as the lock goes back (syncAttached)
 }

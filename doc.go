@@ -52,7 +52,11 @@
 //	_safe_lock_timeout=MS   longest wait for the write lock; default: _busy_timeout
 //	                        or _timeout if given, else 5000; 0 = do not wait
 //	_safe_checkpoint=auto|off
-//	_safe_wal_limit=BYTES   WAL size limit, default 67108864; sets journal_size_limit
+//	                        background checkpoints; a file has them while a
+//	                        pool that wants them has a connection open on it
+//	_safe_wal_limit=BYTES   WAL size limit, default 67108864; sets journal_size_limit;
+//	                        a file's limit is the smallest of its open pools with
+//	                        checkpoints, and every writer of the file brakes for it
 //	_safe_debug=0|1         record where the write-lock holder took it; ErrLockTimeout names it
 //	_safe_max_waiters=N     a write fails at once when N already wait for the lock; 0 = no bound
 //	_safe_stmt_cache=N      compiled statements kept per connection, default 64; 0 = off
@@ -62,8 +66,11 @@
 // every open in the process. Unknown _safe_* names and malformed values are
 // errors from sql.Open (or [NewConnector]) naming the parameter, and so are
 // _journal_mode other than WAL and _locking_mode=EXCLUSIVE. At run time,
-// PRAGMA journal_mode=<not WAL> and PRAGMA locking_mode=EXCLUSIVE are
-// refused.
+// PRAGMA journal_mode=<not WAL> for the main database (or for every
+// database: no schema) and PRAGMA locking_mode=EXCLUSIVE are refused; an
+// attached database's journal mode is the application's, and the
+// checkpointer keeps the WAL of an attached WAL database bounded as it
+// does the main one's.
 //
 // # In-memory databases
 //

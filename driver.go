@@ -207,12 +207,15 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		id, _ = os.Stat(key) // no descriptor; on failure the path alone keys the file
 	}
 	var start func(*fileState) *checkpointer
+	var ckptLimit int64
 	if wal && !c.info.readOnly && c.info.cfg.checkpoints {
-		start = c.startCheckpointer
+		start, ckptLimit = c.startCheckpointer, c.info.cfg.walLimit
 	}
 	cn := &conn{
 		sc:          sc,
-		file:        files.acquire(key, id, start),
+		file:        files.acquire(key, id, start, ckptLimit),
+		ckptLimit:   ckptLimit,
+		trackReads:  wal,
 		lockTimeout: c.info.cfg.lockTimeout,
 		maxWaiters:  c.info.cfg.maxWaiters,
 		wal:         wal,
@@ -225,10 +228,9 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		cancel:      newCanceller(sc),
 		loan:        loan{ownCache: c.info.ownCache},
 	}
-	if start != nil {
-		cn.brakeLimit = c.info.cfg.walLimit
-		cn.trackReads = true
+	if wal {
 		cn.file.reads.add(cn)
+		cn.syncAttached() // a ConnectHook may have attached databases
 	}
 	// sqlmw wraps drivers, not connections; a one-shot driver that returns
 	// cn lets every connection have an interceptor of its own.
@@ -246,7 +248,10 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 }
 
 // startCheckpointer starts f's checkpointer with this connector's driver
-// and DSN, so its connection gets the same VFS, keys and hooks.
+// and DSN, so its connection gets the same VFS, keys and hooks. The
+// connection to a database that f's connections attach is opened with
+// the same driver and VFS, read-write without create (a file deleted
+// since is not made again).
 func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 	open := func() (sqliteConn, error) {
 		raw, err := c.d.base.Open(c.dsn)
@@ -255,12 +260,22 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 		}
 		return asSQLiteConn(raw)
 	}
+	openFile := func(path string) (sqliteConn, error) {
+		dsn := "file:" + percentEscape(path) + "?mode=rw"
+		if c.info.vfs != "" {
+			dsn += "&vfs=" + percentEscape(c.info.vfs)
+		}
+		raw, err := c.d.base.Open(dsn)
+		if err != nil {
+			return nil, err
+		}
+		return asSQLiteConn(raw)
+	}
 	cfg := c.info.cfg
-	return startCheckpointer(f, open, checkpointPolicy{
+	return startCheckpointer(f, open, openFile, checkpointPolicy{
 		pages:          cfg.ckptPages,
 		truncateDelay:  DefaultTruncateDelay,
 		escalationHold: DefaultEscalationHold,
-		walLimit:       cfg.walLimit,
 		pinWarning:     cfg.pinWarning,
 	}, cfg.logger)
 }

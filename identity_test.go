@@ -147,32 +147,32 @@ func TestRegistryKeysByIdentity(t *testing.T) {
 		return fi
 	}
 	r := registry{files: map[string]*fileState{}}
-	fa := r.acquire(a, stat(a), nil)
-	fb := r.acquire(b, stat(b), nil)
+	fa := r.acquire(a, stat(a), nil, 0)
+	fb := r.acquire(b, stat(b), nil, 0)
 	require.Same(t, fa, fb, "two names of one file: one entry")
 	assert.Equal(t, a, fb.key, "the entry keeps the first path")
-	require.Same(t, fa, r.acquire(b, stat(b), nil), "the alias is found by path")
+	require.Same(t, fa, r.acquire(b, stat(b), nil, 0), "the alias is found by path")
 
 	// Replace a: a new file under the same name.
 	require.NoError(t, os.Remove(a))
 	require.NoError(t, os.WriteFile(a, nil, 0o600))
-	fa2 := r.acquire(a, stat(a), nil)
+	fa2 := r.acquire(a, stat(a), nil, 0)
 	require.NotSame(t, fa, fa2, "a replaced file is another file")
 	assert.Same(t, fa2, r.lookup(a))
 	assert.Same(t, fa, r.lookup(b), "b still names the old file")
 
 	for range 3 {
-		r.release(fa)
+		r.release(fa, 0)
 	}
 	assert.Same(t, fa2, r.lookup(a), "releasing the old entry left the new one")
 	assert.Nil(t, r.lookup(b))
-	r.release(fa2)
+	r.release(fa2, 0)
 	assert.Empty(t, r.files)
 
 	// No identity (an in-memory database, a failed stat): by key alone.
-	m1 := r.acquire("memory:x", nil, nil)
-	require.Same(t, m1, r.acquire("memory:x", nil, nil))
-	r.release(m1)
-	r.release(m1)
+	m1 := r.acquire("memory:x", nil, nil, 0)
+	require.Same(t, m1, r.acquire("memory:x", nil, nil, 0))
+	r.release(m1, 0)
+	r.release(m1, 0)
 	assert.Empty(t, r.files)
 }

@@ -219,7 +219,7 @@ func (h *conn) handOver(gid uint64) bool {
 	// The lock goes back for h's transaction's claim; h notices in
 	// settleYield and does not give it back again.
 	h.file.owner.clear()
-	h.file.sampleWAL(h.brakeLimit)
+	h.file.sampleWAL()
 	h.file.lock.ReleaseAs(rwlock.Exclusive, 0)
 	return true
 }

@@ -19,7 +19,7 @@ import (
 // Lock order, for the whole package:
 //
 //	registry.mu  →  a file's rwlock.Lock's own mutex
-//	lockOwner.mu is taken alone.
+//	lockOwner.mu and attachedSet.mu are taken alone.
 //
 // Nothing holds the rwlock's mutex while it takes registry.mu, and no
 // goroutine holds either while it calls into SQLite. A checkpointer is
@@ -56,40 +56,47 @@ var files = registry{files: make(map[string]*fileState)}
 
 // fileState is what the process shares about one database file.
 type fileState struct {
-	key          string // canonical path the first connection used, or "memory:<name>"; immutable. For messages, Stats and the -wal's name
-	lock         rwlock.Lock
-	owner        lockOwner             // what holds lock's exclusive side and since when; where, with debug
-	reads        readTracker           // connections with their open reads (reads.go)
-	pin          pinState              // whether reads pin the WAL, since when
-	brake        atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (WAL over its limit)
-	wake         chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
-	noBrakeUntil atomic.Int64          // unix nanoseconds: writers do not brake before then
-	pinned       atomic.Bool           // a read pins the WAL: writers do not brake
-	walLimit     atomic.Int64          // the checkpointer's WAL limit, for Stats; 0 without one
-	writes       atomic.Int64          // write-lock releases, for sampling the WAL (sampleWAL)
-	clock        atomic.Int64          // unix nanoseconds, set by the checkpointer at every tick: when reads began (reads.go)
-	walSize      walSizer              // the -wal file's size for sampleWAL; guarded by lock's exclusive side, closed by release
-	idleTx       atomic.Pointer[conn]  // the write lock's holder, when it is an idle transaction that has only read (lazytx.go)
-	stats        fileStats             // checkpoint and WAL counters
+	walState        // the file's own WAL: counters, pin, brake suppression
+	key      string // canonical path the first connection used, or "memory:<name>"; immutable. For messages, Stats and the -wal's name
+	lock     rwlock.Lock
+	owner    lockOwner             // what holds lock's exclusive side and since when; where, with debug
+	reads    readTracker           // connections with their open reads (reads.go)
+	brake    atomic.Pointer[brake] // non-nil while writers wait for a checkpoint (a WAL over its limit)
+	wake     chan struct{}         // cap 1: wakes the checkpointer early; made with the entry
+	walLimit atomic.Int64          // the file's WAL limit (limits' smallest) for the checkpointer, the brake and Stats; 0: no background checkpoints
+	writes   atomic.Int64          // write-lock releases, for sampling the WAL (sampleWAL)
+	clock    atomic.Int64          // unix nanoseconds, set by the checkpointer at every tick: when reads began (reads.go)
+	walSize  walSizer              // the -wal file's size for sampleWAL; guarded by lock's exclusive side, closed by release
+	idleTx   atomic.Pointer[conn]  // the write lock's holder, when it is an idle transaction that has only read (lazytx.go)
+	attached attachedSet           // the WALs of databases the file's connections attach (attach.go)
 
 	// guarded by registry.mu
 	refs    int           // open connections using this entry
-	ckpt    *checkpointer // the file's checkpointer, if one runs
+	ckpt    *checkpointer // the file's checkpointer, if one was started; it stands by while walLimit is 0
 	id      os.FileInfo   // the file's identity when the entry was made; nil: unknown (in-memory, or os.Stat failed)
 	aliases []string      // registry keys naming this entry, key first
+	limits  map[int64]int // WAL limit -> open connections of pools with background checkpoints that ask for it
 }
 
 // acquire returns the entry for the file at key, whose identity is id
 // (nil if unknown), creating it, and counts one more reference. Each call
-// must be matched by one call to release. If start is not nil and no
-// checkpointer runs for the file, start starts one.
+// must be matched by one call to release with the same limit. A
+// connection of a pool that wants background checkpoints passes its
+// pool's WAL limit (else 0) and start, which starts the file's
+// checkpointer if none was started yet.
+//
+// One file, one rule: the file's WAL limit (walLimit), which its
+// checkpointer and every writer's brake use, is the smallest limit of the
+// open connections that want background checkpoints, and the file has
+// background checkpoints while one of them is open (the checkpointer
+// stands by otherwise).
 //
 // The entry under key is the file's unless the identities differ: then the
 // file was replaced (deleted and created again) while connections to the
 // old one stay open, and the new file gets an entry of its own, which
 // takes over key. A key not in the map is matched by identity against the
 // entries there, so that another spelling of an open file joins its entry.
-func (r *registry) acquire(key string, id os.FileInfo, start func(*fileState) *checkpointer) *fileState {
+func (r *registry) acquire(key string, id os.FileInfo, start func(*fileState) *checkpointer, limit int64) *fileState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f := r.files[key]
@@ -111,18 +118,43 @@ func (r *registry) acquire(key string, id os.FileInfo, start func(*fileState) *c
 		r.files[key] = f
 	}
 	f.refs++
+	if limit > 0 {
+		if f.limits == nil {
+			f.limits = make(map[int64]int)
+		}
+		f.limits[limit]++
+		f.setLimitLocked()
+	}
 	if start != nil && f.ckpt == nil {
 		f.ckpt = start(f)
 	}
 	return f
 }
 
-// release drops one reference to f. With none left, it forgets f (every
-// key still naming it) and stops f's checkpointer, waiting for it, after
-// letting go of r.mu.
-func (r *registry) release(f *fileState) {
+// setLimitLocked sets f's WAL limit to the smallest of f.limits, or 0
+// when none is left. r.mu must be held.
+func (f *fileState) setLimitLocked() {
+	var limit int64
+	for l := range f.limits {
+		if limit == 0 || l < limit {
+			limit = l
+		}
+	}
+	f.walLimit.Store(limit)
+}
+
+// release drops one reference to f, taken with limit. With none left, it
+// forgets f (every key still naming it) and stops f's checkpointer,
+// waiting for it, after letting go of r.mu.
+func (r *registry) release(f *fileState, limit int64) {
 	r.mu.Lock()
 	f.refs--
+	if limit > 0 {
+		if f.limits[limit]--; f.limits[limit] <= 0 {
+			delete(f.limits, limit)
+		}
+		f.setLimitLocked()
+	}
 	var ckpt *checkpointer
 	if f.refs == 0 {
 		for _, k := range f.aliases {
@@ -150,19 +182,38 @@ func (r *registry) lookup(key string) *fileState {
 	return r.files[key]
 }
 
-// sampleWAL is called by a writer as it gives the write lock back, with
-// the brake limit of its connection (0: no checkpointer, no sampling).
-// Every brakeSampleEvery writes to the file (from any connection), while
-// the write lock is still held, it looks at the -wal file's size (walSizer:
-// an fstat) and raises the brake once the WAL reaches three
-// quarters of limit: the writes that land before the brake holds them
-// must still fit under it.
-func (f *fileState) sampleWAL(limit int64) {
+// walState is what writers and the checkpointer share about one WAL:
+// the file's own (fileState), or that of a database its connections
+// attach (attachedWAL).
+type walState struct {
+	stats        fileStats    // checkpoint and WAL counters
+	pin          pinState     // whether reads pin the WAL, since when
+	pinned       atomic.Bool  // a read pins the WAL: writers do not brake for it
+	noBrakeUntil atomic.Int64 // unix nanoseconds: writers do not brake for it before then
+}
+
+// sampleWAL is called by a writer as it gives the write lock back, from
+// any connection of the file, whatever its pool's settings: the file's WAL
+// limit is every writer's (0: no background checkpoints, no sampling).
+// Every brakeSampleEvery writes to the file, while
+// the write lock is still held, it looks at the size of the -wal file
+// (walSizer: an fstat) and of the attached databases' (a stat), and
+// raises the brake once one of them reaches three quarters of limit: the
+// writes that land before the brake holds them must still fit under it.
+// Writes to an attached database take this file's lock, so its writers
+// are this file's.
+func (f *fileState) sampleWAL() {
+	limit := f.walLimit.Load()
 	if limit == 0 || f.writes.Add(1)%brakeSampleEvery != 0 {
 		return
 	}
 	if f.walSize.size() >= limit/4*3 {
-		f.raiseBrake()
+		f.raiseBrake(&f.walState)
+	}
+	for _, a := range f.attached.all() {
+		if fileSize(a.walPath) >= limit/4*3 {
+			f.raiseBrake(&a.walState)
+		}
 	}
 }
 
@@ -189,9 +240,10 @@ const brakeMaxWait = DefaultEscalationHold + 100*time.Millisecond
 // two looks at the -wal file's size.
 const brakeSampleEvery = 16
 
-// raiseBrake holds writers back and wakes the checkpointer.
-func (f *fileState) raiseBrake() {
-	if f.pinned.Load() || time.Now().UnixNano() < f.noBrakeUntil.Load() {
+// raiseBrake holds writers back and wakes the checkpointer, for the WAL
+// w (the file's or an attached database's) at three quarters of its limit.
+func (f *fileState) raiseBrake(w *walState) {
+	if w.pinned.Load() || time.Now().UnixNano() < w.noBrakeUntil.Load() {
 		return
 	}
 	if f.brake.Load() == nil {

@@ -9,12 +9,12 @@ import (
 
 func TestRegistryRefCount(t *testing.T) {
 	r := registry{files: map[string]*fileState{}}
-	a := r.acquire("/x", nil, nil)
-	b := r.acquire("/x", nil, nil)
+	a := r.acquire("/x", nil, nil, 0)
+	b := r.acquire("/x", nil, nil, 0)
 	require.Same(t, a, b)
-	r.release(a)
+	r.release(a, 0)
 	assert.Same(t, a, r.lookup("/x"))
-	r.release(b)
+	r.release(b, 0)
 	assert.Nil(t, r.lookup("/x"))
-	assert.NotSame(t, a, r.acquire("/x", nil, nil))
+	assert.NotSame(t, a, r.acquire("/x", nil, nil, 0))
 }

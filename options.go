@@ -46,8 +46,17 @@ func WithLockTimeout(d time.Duration) Option {
 
 // WithWALLimit sets the WAL size, in bytes, that sqlite3-safe keeps the
 // file under (DSN _safe_wal_limit): the checkpointer escalates when the WAL
-// reaches half of it, and it is every connection's journal_size_limit. It
-// must be positive.
+// reaches half of it, writers brake at three quarters of it, and it is
+// every connection's journal_size_limit. It must be positive.
+//
+// The limit is the file's, not the pool's: with several pools on one file
+// in the process, the file's limit is the smallest of those of the pools
+// with background checkpoints that have a connection open on it, and
+// every writer of the file brakes for it, so the WAL stays within twice
+// that limit whichever pool writes. A smaller limit only means more,
+// shorter checkpoints; a larger one is never needed, so the smallest
+// breaks no pool's expectation, while any other choice would break the
+// bound a pool asked for ([FileStats].WALLimit reports the file's).
 func WithWALLimit(bytes int64) Option {
 	return optionFunc(func(c *config) { c.walLimit = bytes })
 }
@@ -55,6 +64,13 @@ func WithWALLimit(bytes int64) Option {
 // WithCheckpoints turns background checkpoints on (true, the default) or
 // off (DSN _safe_checkpoint=auto|off). With false, SQLite's own
 // autocheckpoint (or an external tool such as Litestream) manages the WAL.
+//
+// Background checkpoints are the file's: a file has them while a pool
+// that wants them has a connection open on it, whatever the other pools
+// on the file say. A pool with false that shares a file with a pool with
+// true sees its checkpoints, and its writers brake for the file's WAL
+// limit (see [WithWALLimit]); to keep them off a file, open every pool
+// on it with false.
 func WithCheckpoints(on bool) Option {
 	return optionFunc(func(c *config) { c.checkpoints = on })
 }

@@ -12,8 +12,9 @@ import (
 // pin (an escalation could not finish) from one that is merely busy, say
 // for how long, and name the statement. A read is open from the query
 // that starts it until its rows are closed (or reach EOF); a read-only
-// transaction from BeginTx until it ends. Only files with a checkpointer
-// track reads.
+// transaction from BeginTx until it ends. Every connection of a WAL file
+// tracks its reads, whatever its pool's settings: the file's checkpointer
+// may be another pool's, or start later.
 //
 // Cost on the read path: an atomic store when a read begins and one when
 // it ends (see readMark), no clock read (a read's start is the file's
@@ -106,7 +107,7 @@ func (m *readMark) get() (openRead, bool) {
 	return openRead{since: time.Unix(0, since), query: m.query, site: m.site}, true
 }
 
-// trackedRows are the rows of a read on a file with a checkpointer: they
+// trackedRows are the rows of a read on a WAL file: they
 // end the read at EOF or Close. Reused per connection (conn.freeRows):
 // database/sql calls nothing on driver rows after Close.
 type trackedRows struct {

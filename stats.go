@@ -44,7 +44,8 @@ type FileStats struct {
 	// FramesCheckpointed counts WAL frames copied into the database.
 	FramesCheckpointed int64
 	// CheckpointErrors counts checkpoints that failed with an error
-	// (logged, never fatal).
+	// (logged, never fatal), those of the databases the file's
+	// connections attach included.
 	CheckpointErrors int64
 	// Escalations counts escalated checkpoints (a TRUNCATE with writers
 	// held, when the WAL reaches half its limit) by outcome: completed;
@@ -55,8 +56,9 @@ type FileStats struct {
 	EscalationsBusy   int64
 	EscalationsNoLock int64
 	EscalationsFailed int64
-	// Brakes counts times a writer found the WAL at three quarters of its
-	// limit and held writers back for the checkpointer.
+	// Brakes counts times a writer found the WAL (the file's, or that of a
+	// database its connections attach) at three quarters of its limit and
+	// held writers back for the checkpointer.
 	Brakes int64
 	// CheckpointWaits counts lock waits that met a checkpoint (its hold of
 	// the write lock, or the brake), and CheckpointWaitMax is the longest
@@ -86,8 +88,10 @@ type FileStats struct {
 	LockQueue      int
 	LockOldestWait time.Duration
 
-	// WALLimit is the WAL size the checkpointer keeps the file under
-	// (_safe_wal_limit, [WithWALLimit]) when a checkpointer runs, else 0.
+	// WALLimit is the WAL size the checkpointer keeps the file under: the
+	// smallest _safe_wal_limit ([WithWALLimit]) of the pools with
+	// background checkpoints that have a connection open on the file, or 0
+	// when none has (no background checkpoints).
 	WALLimit int64
 	// WALBytes is the -wal file's size at the last sample, MaxWALBytes the
 	// largest seen.

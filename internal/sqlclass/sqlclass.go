@@ -26,9 +26,14 @@ type Class struct {
 	// which the interceptor runs as BEGIN IMMEDIATE.
 	PlainBegin bool
 	// Forbidden, if not "", is why the text may not run on a WAL database
-	// under sqlite3-safe: a PRAGMA that leaves WAL or locks other
-	// connections out.
+	// under sqlite3-safe: a PRAGMA that takes the main database out of WAL
+	// (PRAGMA journal_mode=X without a schema sets every database's) or
+	// locks other connections out.
 	Forbidden string
+	// journalModes holds the text's JournalModes, each as schema and
+	// mode followed by a NUL (a string keeps Class comparable); "" for
+	// almost every text.
+	journalModes string
 	// SP and SPName: the whole text is one SAVEPOINT, RELEASE or
 	// ROLLBACK TO of the savepoint SPName.
 	SP     SavepointOp
@@ -38,6 +43,28 @@ type Class struct {
 	// databases attached when they are compiled, and an ATTACH does not
 	// make statements compiled before it compile again.
 	Attach bool
+}
+
+// JournalMode is a PRAGMA that sets the journal mode of one schema.
+type JournalMode struct {
+	Schema string // as written, unquoted
+	Mode   string // as written, unquoted
+}
+
+// JournalModes returns the PRAGMA schema.journal_mode=X (X not WAL) of
+// the text for a schema other than main: allowed, as an attached
+// database's journal mode is the application's, unless the schema is the
+// main database's file attached again, which only the connection can
+// tell. Nil for almost every text.
+func (c Class) JournalModes() []JournalMode {
+	var out []JournalMode
+	for rest := c.journalModes; rest != ""; {
+		var schema, mode string
+		schema, rest, _ = strings.Cut(rest, "\x00")
+		mode, rest, _ = strings.Cut(rest, "\x00")
+		out = append(out, JournalMode{Schema: schema, Mode: mode})
+	}
+	return out
 }
 
 // PlainRead reports a statement that needs no lock in WAL mode and leaves
@@ -76,6 +103,7 @@ func Classify(query string) Class {
 		c.Ask = c.Ask || st.Ask
 		c.TxControl = c.TxControl || st.TxControl
 		c.Attach = c.Attach || st.Attach
+		c.journalModes += st.journalModes
 		c.PlainBegin = st.PlainBegin
 		c.SP, c.SPName = st.SP, st.SPName
 		if c.Forbidden == "" {
@@ -347,7 +375,11 @@ func (s *scanner) statement() stmtClass {
 		st.Write, st.Attach = true, true
 	case eq(first, "PRAGMA"):
 		var read bool
-		read, st.Forbidden = s.pragma()
+		var jm JournalMode
+		read, st.Forbidden, jm = s.pragma()
+		if jm.Schema != "" {
+			st.journalModes = jm.Schema + "\x00" + jm.Mode + "\x00"
+		}
 		st.Write = !read
 	default:
 		// INSERT, UPDATE, DELETE, REPLACE, CREATE, DROP, ALTER, VACUUM,
@@ -392,37 +424,50 @@ func (s *scanner) savepointName() string {
 
 // pragma reads the PRAGMA at s.pos (after the keyword): read reports that
 // it is known not to modify the database file; forbidden, that it would
-// take a WAL database out of WAL mode or lock other connections out.
-func (s *scanner) pragma() (read bool, forbidden string) {
-	name := s.name()
+// take the main database out of WAL mode or lock other connections out;
+// jm, a journal mode set for a schema other than main (see
+// Class.JournalModes).
+func (s *scanner) pragma() (read bool, forbidden string, jm JournalMode) {
+	schema, name := "", s.pragmaName()
 	if s.peek() == '.' { // schema.name
 		s.pos++
-		name = s.name()
+		schema, name = name, s.pragmaName()
 	}
 	if name == "" {
-		return false, ""
+		return false, "", jm
 	}
 	name = strings.ToLower(name)
 	switch s.peek() {
 	case '=', '(':
 		s.pos++
-		value := s.name()
-		if value == "" && s.pos < len(s.src) && s.src[s.pos] == '\'' {
-			start := s.pos + 1
-			s.skipQuoted('\'')
-			value = strings.ReplaceAll(s.src[start:max(start, s.pos-1)], "''", "'")
-		}
+		value := s.pragmaName()
 		switch {
 		case name == "journal_mode" && !strings.EqualFold(value, "WAL"):
-			forbidden = "PRAGMA journal_mode=" + value + " would take the database out of the WAL mode sqlite3-safe relies on"
+			if schema == "" || strings.EqualFold(schema, "main") {
+				forbidden = "PRAGMA journal_mode=" + value + " would take the database out of the WAL mode sqlite3-safe relies on"
+			} else {
+				jm = JournalMode{Schema: schema, Mode: value}
+			}
 		case name == "locking_mode" && strings.EqualFold(value, "EXCLUSIVE"):
 			forbidden = "PRAGMA locking_mode=EXCLUSIVE would lock every other connection of the pool out"
 		}
-		return pragmaReadWithArg[name], forbidden
+		return pragmaReadWithArg[name], forbidden, jm
 	case 0, ';':
-		return pragmaReadNoArg[name], ""
+		return pragmaReadNoArg[name], "", jm
 	}
-	return false, ""
+	return false, "", jm
+}
+
+// pragmaName reads a name as a PRAGMA takes it: a name (see name), or a
+// string literal ('x'), which SQLite takes there as a name too.
+func (s *scanner) pragmaName() string {
+	n := s.name()
+	if n == "" && s.pos < len(s.src) && s.src[s.pos] == '\'' {
+		start := s.pos + 1
+		s.skipQuoted('\'')
+		n = strings.ReplaceAll(s.src[start:max(start, s.pos-1)], "''", "'")
+	}
+	return n
 }
 
 // pragmaReadNoArg lists pragmas that, without an argument, only report.

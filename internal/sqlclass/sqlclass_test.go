@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -272,12 +273,44 @@ func TestClassifySavepointsAndRefusals(t *testing.T) {
 		{"PRAGMA locking_mode=EXCLUSIVE", NotSavepoint, "", true},
 		{"PRAGMA locking_mode=normal", NotSavepoint, "", false},
 		{"SELECT 1; PRAGMA journal_mode=OFF", NotSavepoint, "", true},
+		{`PRAGMA "Main".journal_mode=delete`, NotSavepoint, "", true},
+		{"PRAGMA [MAIN] . journal_mode(persist)", NotSavepoint, "", true},
+		{"PRAGMA 'main'.'journal_mode'='off'", NotSavepoint, "", true}, // SQLite takes a string as a name here
+		{"PRAGMA 'journal_mode' = delete", NotSavepoint, "", true},
+		{"PRAGMA archive.journal_mode=DELETE", NotSavepoint, "", false}, // an attached database's is the application's
+		{"PRAGMA temp.journal_mode=memory", NotSavepoint, "", false},
+		{"PRAGMA archive.locking_mode=EXCLUSIVE", NotSavepoint, "", true},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			got := Classify(tc.query)
 			if got.SP != tc.sp || got.SPName != tc.name || (got.Forbidden != "") != tc.forbidden {
 				t.Errorf("Classify(%q): sp %d %q forbidden %q; want sp %d %q forbidden %v",
 					tc.query, got.SP, got.SPName, got.Forbidden, tc.sp, tc.name, tc.forbidden)
+			}
+		})
+	}
+}
+
+// TestClassifyJournalModes: a journal mode set for a schema other than
+// main is reported for the connection to check (the schema may be the
+// main file attached again); main's, or every database's, is Forbidden.
+func TestClassifyJournalModes(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  []JournalMode
+	}{
+		{"PRAGMA archive.journal_mode=DELETE", []JournalMode{{"archive", "DELETE"}}},
+		{`PRAGMA "a b".journal_mode = 'truncate'`, []JournalMode{{"a b", "truncate"}}},
+		{"PRAGMA 'x'.journal_mode(off); PRAGMA y.journal_mode=persist", []JournalMode{{"x", "off"}, {"y", "persist"}}},
+		{"PRAGMA archive.journal_mode=WAL", nil},
+		{"PRAGMA archive.journal_mode", nil},
+		{"PRAGMA journal_mode=DELETE", nil},
+		{"PRAGMA main.journal_mode=DELETE", nil},
+		{"SELECT 'PRAGMA a.journal_mode=DELETE'", nil},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			if got := Classify(tc.query).JournalModes(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Classify(%q).JournalModes() = %v, want %v", tc.query, got, tc.want)
 			}
 		})
 	}
