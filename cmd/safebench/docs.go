@@ -551,7 +551,12 @@ func checkpointStory(r *report, w string) (string, error) {
 		pins = append(pins, s.WALPins)
 		longestWait = max(longestWait, s.CheckpointWaitMaxNs)
 		longestPin = max(longestPin, s.WALPinnedMaxNs)
-		measured = measured || s.CheckpointWaits > 0 || s.WALPins > 0 || s.EscalationsBusy > 0 || s.WALPinnedMaxNs > 0
+		// Results of a safebench that did not record the waits and pins
+		// have none of these (the fields are left out when zero); a run
+		// that recorded them has the WAL limit, which a checkpointer
+		// always has, so a short run without a single escalation is
+		// reported as zeros, not as unmeasured.
+		measured = measured || s.WALLimit > 0 || s.CheckpointWaits > 0 || s.WALPins > 0 || s.EscalationsBusy > 0 || s.WALPinnedMaxNs > 0
 	}
 	out := fmt.Sprintf("%s escalated checkpoints per run", span(esc, thousands))
 	if !measured {

@@ -330,6 +330,9 @@ func (r *report) writeText(w io.Writer) {
 	if line := r.stmtCacheLine(); line != "" {
 		fmt.Fprintln(w, "\n"+line)
 	}
+	if lines := r.poolLines(); len(lines) > 0 {
+		fmt.Fprintln(w, "\n"+strings.Join(lines, "\n"))
+	}
 	fmt.Fprint(w, "\n"+legend(slices.Contains(o.workloads, "overhead")))
 	for _, s := range r.Summaries {
 		if s.FirstError != "" {
@@ -358,6 +361,37 @@ func poolLine(pool int) string {
 		conns = "connection"
 	}
 	return fmt.Sprintf("pool: sqlite3-safe's database/sql pool capped at %d %s (-pool %d: SetMaxOpenConns(%d), SetMaxIdleConns(%d)); the other configurations keep their own pools (two-pool: a write pool of 1, an uncapped read pool)", pool, conns, pool, pool, pool)
+}
+
+// poolLines say, with -pool, how sqlite3-safe's capped pool went in each
+// workload: connections opened, and how often and how long goroutines
+// waited for one (database/sql's DBStats, medians over the runs).
+func (r *report) poolLines() []string {
+	if r.opts.pool <= 0 {
+		return nil
+	}
+	var out []string
+	for _, w := range r.opts.workloads {
+		var opened, waits, waitNs []float64
+		for _, s := range r.Runs {
+			if s.Workload != w || s.Config != sqlite3safe.DriverName || len(s.Pools) != 1 {
+				continue
+			}
+			opened = append(opened, float64(s.Pools[0].Opened))
+			waits = append(waits, float64(s.Pools[0].WaitCount))
+			waitNs = append(waitNs, float64(s.Pools[0].WaitNs))
+		}
+		if len(opened) == 0 {
+			continue
+		}
+		conns := "connections"
+		if spreadOf(opened).Median == 1 {
+			conns = "connection"
+		}
+		out = append(out, fmt.Sprintf("pool, %s: sqlite3-safe opened %.0f %s, goroutines waited for one %.0f times, %s in all (medians over the runs)",
+			w, spreadOf(opened).Median, conns, spreadOf(waits).Median, durString(spreadOf(waitNs).Median)))
+	}
+	return out
 }
 
 // writeTables writes one table per workload, each after an empty line and

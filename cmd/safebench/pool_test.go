@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -59,6 +60,9 @@ func TestPoolFlag(t *testing.T) {
 		out := stdout.String()
 		if !strings.Contains(out, "\npool: sqlite3-safe's database/sql pool capped at 2 connections (-pool 2") {
 			t.Errorf("isolate=%v: the header does not say what -pool did:\n%s", isolate, out)
+		}
+		if !regexp.MustCompile(`\npool, ledger2: sqlite3-safe opened (1 connection|2 connections), goroutines waited for one \d+ times, `).MatchString(out) {
+			t.Errorf("isolate=%v: no line on how the capped pool went:\n%s", isolate, out)
 		}
 		for _, want := range []string{"ledger2: the harness's ledger: 8 goroutines, 40 blocks in all", "ledger2: blocks/s >= 1.0x two-pool", "ledger2: chain intact"} {
 			if !strings.Contains(out, want) {
@@ -125,7 +129,7 @@ func TestPoolDefault(t *testing.T) {
 	if code := run([]string{"-workload", "ledger2", "-configs", "sqlite3-safe", "-goroutines", "8", "-blocks", "5", "-dir", dir, "-json", jsonPath}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit status %d; stderr %s", code, &stderr)
 	}
-	if strings.Contains(stdout.String(), "\npool:") {
+	if strings.Contains(stdout.String(), "\npool") {
 		t.Errorf("the header speaks of -pool without it:\n%s", &stdout)
 	}
 	loaded, err := loadReport(jsonPath)
