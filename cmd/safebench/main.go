@@ -148,7 +148,9 @@
 // runs, whether the chain was intact in every run, the largest WAL
 // file seen, and memory: allocations per op (overhead only), RSS at the
 // end, peak RSS and the Go heap (see Memory). After the tables, the
-// stmtcache workload's cost per connection in words. A "-" cell means the column does not apply: one run (MIN-MAX),
+// stmtcache workload's cost per connection in words, and with -pool a line
+// per workload on sqlite3-safe's capped pool (connections opened, how
+// often and how long goroutines waited for one). A "-" cell means the column does not apply: one run (MIN-MAX),
 // not overhead (NS/OP), no successful op (latencies), no chain (CHAIN), no
 // -wal file (MAX WAL); the legend under the tables says so too. Then the
 // targets that the run can judge, each stated in words (for example

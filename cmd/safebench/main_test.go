@@ -231,6 +231,13 @@ func TestAllWorkloads(t *testing.T) {
 	if floorAvailable {
 		fresh = append(fresh, "overhead-floor")
 	}
+	// The fragments the docs do not use yet render from a fresh run too.
+	for _, name := range []string{"ledger2-why", "verdict-ledger2", "pool"} {
+		got, err := fragments[name](loaded)
+		if err != nil || strings.Contains(got, "not measured") || strings.Contains(got, "not judged") {
+			t.Errorf("fragment %s from a fresh run: %q, %v", name, got, err)
+		}
+	}
 	for _, name := range fresh {
 		m := regexp.MustCompile(`(?s)<!-- generated:` + name + ` -->(.*?)<!-- /generated:`).FindStringSubmatch(out)
 		if m == nil {
