@@ -125,6 +125,32 @@ func openConfig(ctx context.Context, cfg, path string, walLimit int64) (*handle,
 	return h, nil
 }
 
+// capPool gives configuration cfg's handle the -pool cap: n > 0 caps
+// sqlite3-safe's pool at n connections, open and idle (SetMaxOpenConns,
+// SetMaxIdleConns). The other configurations are the baselines as teams
+// run them and keep their pools: sqlite3, sqlite3-tuned and sqlite3-wal
+// database/sql's default, two-pool its write pool of one and its uncapped
+// read pool; so does sqlite3-safe-nocache, which only the stmtcache
+// workload runs, on a pool of its own size.
+func capPool(h *handle, cfg string, n int) {
+	if n <= 0 || cfg != sqlite3safe.DriverName {
+		return
+	}
+	h.w.SetMaxOpenConns(n)
+	h.w.SetMaxIdleConns(n)
+}
+
+// open opens the database at path the way configuration cfg does, with
+// sqlite3-safe's pool capped by -pool.
+func (b *bench) open(ctx context.Context, cfg, path string, walLimit int64) (*handle, error) {
+	h, err := openConfig(ctx, cfg, path, walLimit)
+	if err != nil {
+		return nil, err
+	}
+	capPool(h, cfg, b.opts.pool)
+	return h, nil
+}
+
 // Latency histograms: nanoseconds, 1 ns to 100 s, 3 significant digits.
 const (
 	histMin    = 1
@@ -508,6 +534,8 @@ func (b *bench) runOne(ctx context.Context, w, cfg string, rep int) (sample, err
 	switch w {
 	case "ledger":
 		err = b.ledger(ctx, cfg, path, &s)
+	case "ledger2":
+		err = b.ledger2(ctx, cfg, path, &s)
 	case "mixed":
 		err = b.mixed(ctx, cfg, path, &s, 1)
 	case "mixed4x":

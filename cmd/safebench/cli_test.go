@@ -92,6 +92,7 @@ func TestSoakRefusesFlagsItIgnores(t *testing.T) {
 		{"-report", filepath.Join(t.TempDir(), "r.png")},
 		{"-goroutines", "5"},
 		{"-wal-limit", "1000"},
+		{"-pool", "4"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(append([]string{"-workload", "soak"}, args...), &stdout, &stderr)

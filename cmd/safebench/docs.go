@@ -137,6 +137,9 @@ var fragments = map[string]func(r *report) (string, error){
 	"starve-hold":       func(*report) (string, error) { return starveHold.String(), nil },
 	"wal-sample-period": func(*report) (string, error) { return walEvery.String(), nil },
 	"verdict-ledger":    verdict("ledger", ""),
+	"verdict-ledger2":   verdict("ledger2", ""),
+	"ledger2-why":       fragLedger2Why,
+	"pool":              fragPool,
 	"verdict-mixed":     verdict("mixed", ""),
 	"verdict-mixed4x":   verdict("mixed4x", ""),
 	"verdict-starve":    verdict("starve", ""),
@@ -235,7 +238,11 @@ func fragRunCommand(r *report) (string, error) {
 			args = append(args, flag+" "+strings.Join(got, ","))
 		}
 	}
-	list("-workload", o.workloads, allWorkloads)
+	all := o.allMeant
+	if all == nil {
+		all = allWorkloads
+	}
+	list("-workload", o.workloads, all)
 	if o.isolate {
 		args = append(args, "-isolate")
 	}
@@ -257,6 +264,7 @@ func fragRunCommand(r *report) (string, error) {
 		{"-procs", int64(o.procs), int64(def.procs)},
 		{"-proc-goroutines", int64(o.procGoroutines), int64(def.procGoroutines)},
 		{"-proc-blocks", int64(o.procBlocks), int64(def.procBlocks)},
+		{"-pool", int64(o.pool), int64(def.pool)},
 	} {
 		if f.got != f.def {
 			args = append(args, fmt.Sprintf("%s %d", f.name, f.got))
@@ -292,6 +300,8 @@ func fragWorkloads(r *report) (string, error) {
 		switch w {
 		case "ledger":
 			fmt.Fprintf(&b, "- **ledger** — the seed scenario: %d goroutines each append %d blocks to a hash-chained ledger,\n  one transaction per block (read the last block, insert the next); the chain is verified after.\n", o.goroutines, o.blocks)
+		case "ledger2":
+			fmt.Fprintf(&b, "- **ledger2** — the ledger as an independent harness wrote it: %d goroutines append %s blocks in all,\n  one transaction per block that reads the last row (`ORDER BY id DESC LIMIT 1`), hashes it with SHA-256 in Go\n  and inserts a row with a %d-byte payload; the chain is verified after.\n", o.goroutines, thousands(int64(o.ledger2Blocks)), ledger2PayloadSize)
 		case "mixed":
 			fmt.Fprintf(&b, "- **mixed** — %d writers alternate an autocommit %d-byte `INSERT` and an `UPDATE` by key; %d readers\n  alternate a point `SELECT` and a %d-row range scan; %s on a table seeded with %s rows.\n", o.writers, valueSize, o.readers, scanRows, o.duration, thousands(int64(o.rows)))
 		case "mixed4x":
@@ -336,7 +346,11 @@ func fragMeaning(r *report) (string, error) {
 	n := r.opts.count
 	var b strings.Builder
 	fmt.Fprintf(&b, "- **OPS/S** is successful operations per second, the median of the %d runs; **MIN-MAX** is the\n  lowest and the highest of the runs (`-` after a single run); **x SAFE** is a row's OPS/S divided\n  by sqlite3-safe's for the same operation (above 1: that configuration did more). For `overhead`,\n  OPS/S = 10⁹ / NS/OP, and x SAFE above 1 means the other configuration spent less time per\n  operation; NS/OP is `-` in the other workloads.\n", n)
-	fmt.Fprintf(&b, "- **P50 / P99 / P99.9** are latencies of successful operations from HDR histograms, the median over\n  the runs of each run's percentile (`-`: no successful operation); for `ledger` and `procs` they\n  include the wait for the write lock, which with %d goroutines queued is most of it. Starve's read\n  latency is the time to the first row (before the reader's deliberate %s hold).\n", r.opts.goroutines, starveHold)
+	ledgers := "`ledger` and `procs`"
+	if slices.Contains(r.opts.workloads, "ledger2") {
+		ledgers = "`ledger`, `ledger2` and `procs`"
+	}
+	fmt.Fprintf(&b, "- **P50 / P99 / P99.9** are latencies of successful operations from HDR histograms, the median over\n  the runs of each run's percentile (`-`: no successful operation); for %s they\n  include the wait for the write lock, which with %d goroutines queued is most of it. Starve's read\n  latency is the time to the first row (before the reader's deliberate %s hold).\n", ledgers, r.opts.goroutines, starveHold)
 	led, err := r.get("ledger", "sqlite3", "append")
 	if err != nil {
 		return "", err
@@ -462,6 +476,28 @@ func fragLedgerWhy(r *report) (string, error) {
 		durString(s.LatencyNs[3].Median), durString(tp.LatencyNs[3].Median)), nil
 }
 
+// fragLedger2Why is ledger2 on sqlite3-safe against two-pool in the same
+// run.
+func fragLedger2Why(r *report) (string, error) {
+	s, tp := r.find("ledger2", sqlite3safe.DriverName, "append"), r.find("ledger2", "two-pool", "append")
+	if s == nil || tp == nil {
+		return "not measured in this run", nil
+	}
+	return fmt.Sprintf("%s, with a p99.9 of %s against %s", ratioLine(s, tp, "two-pool's blocks/s"),
+		durString(s.LatencyNs[3].Median), durString(tp.LatencyNs[3].Median)), nil
+}
+
+// fragPool says what pool sqlite3-safe ran with.
+func fragPool(r *report) (string, error) {
+	if r.opts.pool <= 0 {
+		return "database/sql's default pool", nil
+	}
+	if r.opts.pool == 1 {
+		return "a pool of one connection (`-pool 1`)", nil
+	}
+	return fmt.Sprintf("a pool capped at %d connections (`-pool %d`)", r.opts.pool, r.opts.pool), nil
+}
+
 func fragMixedWriteWhy(r *report) (string, error) {
 	s, err := r.get("mixed", sqlite3safe.DriverName, "write")
 	if err != nil {
@@ -515,7 +551,12 @@ func checkpointStory(r *report, w string) (string, error) {
 		pins = append(pins, s.WALPins)
 		longestWait = max(longestWait, s.CheckpointWaitMaxNs)
 		longestPin = max(longestPin, s.WALPinnedMaxNs)
-		measured = measured || s.CheckpointWaits > 0 || s.WALPins > 0 || s.EscalationsBusy > 0 || s.WALPinnedMaxNs > 0
+		// Results of a safebench that did not record the waits and pins
+		// have none of these (the fields are left out when zero); a run
+		// that recorded them has the WAL limit, which a checkpointer
+		// always has, so a short run without a single escalation is
+		// reported as zeros, not as unmeasured.
+		measured = measured || s.WALLimit > 0 || s.CheckpointWaits > 0 || s.WALPins > 0 || s.EscalationsBusy > 0 || s.WALPinnedMaxNs > 0
 	}
 	out := fmt.Sprintf("%s escalated checkpoints per run", span(esc, thousands))
 	if !measured {
@@ -740,7 +781,7 @@ func fragOverheadAllocs(r *report) (string, error) {
 }
 
 // memoryWorkloads are the workloads the memory table shows.
-var memoryWorkloads = []string{"ledger", "mixed", "mixed4x", "starve", "procs"}
+var memoryWorkloads = []string{"ledger", "ledger2", "mixed", "mixed4x", "starve", "procs"}
 
 // fragMemory is a table: each workload's RSS at the end and peak RSS,
 // per configuration, or a sentence when the run measured none.

@@ -41,7 +41,8 @@ func (b *bench) runIsolated(ctx context.Context, w, cfg string, rep int) (sample
 	st := settings{Workloads: []string{w}, Configs: []string{cfg}, Count: o.count, Dir: b.base,
 		Goroutines: o.goroutines, Blocks: o.blocks, Writers: o.writers, Readers: o.readers,
 		DurationS: o.duration.Seconds(), WALLimit: o.walLimit, Ops: o.ops, Rows: o.rows,
-		Procs: o.procs, ProcGoroutines: o.procGoroutines, ProcBlocks: o.procBlocks}
+		Procs: o.procs, ProcGoroutines: o.procGoroutines, ProcBlocks: o.procBlocks,
+		Ledger2Blocks: o.ledger2Blocks, Pool: o.pool}
 	spec, _ := json.Marshal(childSpec{Run: &runSpec{Workload: w, Config: cfg, Rep: rep, Base: b.base, Keep: o.keep, Settings: st}})
 	cmd := exec.CommandContext(ctx, exe)
 	cmd.Env = append(os.Environ(), childEnv+"="+string(spec))

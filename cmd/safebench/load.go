@@ -52,10 +52,15 @@ func loadReport(path string) (*report, error) {
 
 // options are the flags a run with these settings had.
 func (st *settings) options() *options {
-	return &options{
+	o := &options{
 		workloads: st.Workloads, configs: st.Configs, count: st.Count, isolate: st.Isolate, dir: st.Dir,
 		goroutines: st.Goroutines, blocks: st.Blocks, writers: st.Writers, readers: st.Readers,
 		duration: time.Duration(st.DurationS * float64(time.Second)), walLimit: st.WALLimit,
 		ops: st.Ops, rows: st.Rows, procs: st.Procs, procGoroutines: st.ProcGoroutines, procBlocks: st.ProcBlocks,
+		ledger2Blocks: st.Ledger2Blocks, pool: st.Pool, allMeant: st.AllWorkloads,
 	}
+	if len(o.allMeant) == 0 {
+		o.allMeant = allWorkloadsBeforeLedger2 // written before settings recorded it
+	}
+	return o
 }

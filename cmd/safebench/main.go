@@ -20,6 +20,18 @@
 //     ledger, one transaction per block (read the last block, insert the
 //     next). A failed append is counted and not retried; at the end the
 //     chain is verified. Op: append.
+//   - ledger2: the ledger as an independent harness that measured the
+//     driver wrote it: -goroutines G goroutines (default 100) append
+//     20,000 blocks in all (with -blocks K given: G×K), taken from one
+//     budget; each block is one transaction that reads the last row
+//     (SELECT id, hash FROM chain ORDER BY id DESC LIMIT 1; id is an
+//     INTEGER PRIMARY KEY that SQLite assigns), hashes its hash and a
+//     random 64-byte payload with SHA-256 in Go and inserts the new row.
+//     A failed block is counted and not retried; at the end the chain is
+//     verified (every row's prev_hash is the previous row's hash, so two
+//     transactions that read the same last row show as a fork). The
+//     targets give its blocks/s against two-pool's in the same run. Op:
+//     append.
 //   - mixed: -writers W goroutines alternate an autocommit INSERT of a
 //     200-byte value and an UPDATE of a random key; -readers R goroutines
 //     alternate a point SELECT and a 50-row range scan; for -duration, on a
@@ -110,7 +122,19 @@
 //   - sqlite3-wal (not in "all"): driver "sqlite3" with ?_journal_mode=WAL.
 //
 // All pools keep database/sql's defaults otherwise, as code that does not
-// tune them does. Each repetition (-count) runs every workload on every
+// tune them does: no cap on open connections (a connection for each
+// goroutine that needs one at the moment) and at most two kept idle.
+//
+// -pool N caps sqlite3-safe's pool instead: SetMaxOpenConns(N) and
+// SetMaxIdleConns(N) on its *sql.DB (in every workload but stmtcache,
+// which sizes its pool itself; in procs, in every process), to see what
+// the pool's size does on your disk: try the ledgers and mixed with 1, a
+// few and many. -pool 0, the default, leaves database/sql's default pool.
+// The other configurations are the baselines as teams run them and keep
+// their pools whatever -pool says: sqlite3, sqlite3-tuned and sqlite3-wal
+// database/sql's default, two-pool its own two (a write pool of one
+// connection and an uncapped read pool). The output's header says when a
+// run had -pool, and so does the -json file (settings.pool). Each repetition (-count) runs every workload on every
 // configuration, the configurations in a rotated order, so slow drift of
 // the machine hits them alike.
 //
@@ -124,7 +148,9 @@
 // runs, whether the chain was intact in every run, the largest WAL
 // file seen, and memory: allocations per op (overhead only), RSS at the
 // end, peak RSS and the Go heap (see Memory). After the tables, the
-// stmtcache workload's cost per connection in words. A "-" cell means the column does not apply: one run (MIN-MAX),
+// stmtcache workload's cost per connection in words, and with -pool a line
+// per workload on sqlite3-safe's capped pool (connections opened, how
+// often and how long goroutines waited for one). A "-" cell means the column does not apply: one run (MIN-MAX),
 // not overhead (NS/OP), no successful op (latencies), no chain (CHAIN), no
 // -wal file (MAX WAL); the legend under the tables says so too. Then the
 // targets that the run can judge, each stated in words (for example
@@ -151,7 +177,11 @@
 //   - -keep: with -dir, keep the run directory and its databases.
 //   - -isolate: each run in a process of its own (see Memory).
 //   - -json FILE, -report FILE: result files (see Output).
-//   - -goroutines G, -blocks K: ledger.
+//   - -goroutines G, -blocks K: ledger (G goroutines × K blocks each),
+//     ledger2 (G goroutines, 20,000 blocks in all, or G×K when -blocks is
+//     given).
+//   - -pool N: sqlite3-safe's database/sql pool capped at N connections
+//     (see Configurations); 0, the default, leaves database/sql's.
 //   - -writers W: mixed (mixed4x: 4×W), soak. -readers R: mixed (mixed4x:
 //     4×R), starve, soak.
 //   - -duration D: mixed, mixed4x, starve, soak.
@@ -171,7 +201,8 @@
 //	go run ./cmd/safebench -render-docs docs/safebench-results.json -docs docs/performance.md -report docs/safebench-results.png > docs/safebench-results.txt
 //
 // Soak uses only -duration, -writers, -readers, -json, -dir and -keep, and
-// refuses the other flags (exit status 2) rather than ignore them.
+// refuses the other flags (exit status 2) rather than ignore them; -pool
+// among them.
 //
 // # Exit status
 //
@@ -244,7 +275,15 @@ func signalStatus(s os.Signal) int {
 var removeOnInterrupt atomic.Pointer[string]
 
 // Workload names, in the order they run and are reported.
-var allWorkloads = []string{"ledger", "mixed", "mixed4x", "starve", "overhead", "procs", "stmtcache"}
+var allWorkloads = []string{"ledger", "ledger2", "mixed", "mixed4x", "starve", "overhead", "procs", "stmtcache"}
+
+// allWorkloadsBeforeLedger2 is what "all" meant before ledger2 was added:
+// results files written then do not record it (settings.AllWorkloads).
+var allWorkloadsBeforeLedger2 = []string{"ledger", "mixed", "mixed4x", "starve", "overhead", "procs", "stmtcache"}
+
+// ledger2DefaultBlocks is how many blocks ledger2 appends in all when
+// -blocks is not given.
+const ledger2DefaultBlocks = 20000
 
 // Configuration names accepted by -configs; "all" means allConfigs.
 var (
@@ -266,6 +305,9 @@ type options struct {
 	docsPath   string // -docs: the Markdown file whose generated regions are rewritten
 
 	goroutines, blocks                int           // ledger
+	ledger2Blocks                     int           // ledger2: blocks in all (-blocks given: goroutines × blocks)
+	pool                              int           // -pool: sqlite3-safe's SetMaxOpenConns/SetMaxIdleConns; 0: database/sql's default
+	allMeant                          []string      // what "all" meant for -workload (results of an older safebench: less)
 	writers, readers                  int           // mixed (both), starve (readers)
 	duration                          time.Duration // mixed, starve
 	walLimit                          int64         // starve
@@ -379,8 +421,9 @@ func newFlagSet(o *options) (*flag.FlagSet, listFlags) {
 	fs.BoolVar(&o.isolate, "isolate", false, "all but soak: run each workload on each configuration, each repetition, in a process of its own (this command re-executed), so that its memory (RSS) is its own; overhead runs its configurations together in one and procs has its own processes anyway")
 	fs.StringVar(&o.jsonPath, "json", "", "write every run and the summaries as JSON to `FILE` (soak: its samples)")
 	fs.StringVar(&o.reportPath, "report", "", "all but soak: write charts to `FILE` (.png or .svg)")
-	fs.IntVar(&o.goroutines, "goroutines", 100, "ledger: goroutines appending at once")
-	fs.IntVar(&o.blocks, "blocks", 20, "ledger: blocks each goroutine appends")
+	fs.IntVar(&o.goroutines, "goroutines", 100, "ledger, ledger2: goroutines appending at once")
+	fs.IntVar(&o.blocks, "blocks", 20, "ledger: blocks each goroutine appends; ledger2: when given, goroutines × `K` blocks in all (not given: 20000 in all)")
+	fs.IntVar(&o.pool, "pool", 0, "all but soak and stmtcache: cap sqlite3-safe's database/sql pool at `N` connections (SetMaxOpenConns(N) and SetMaxIdleConns(N)); 0: database/sql's default (no cap on open connections, a connection per busy goroutine, at most 2 kept idle). sqlite3, sqlite3-tuned, sqlite3-wal and two-pool keep their own pools (two-pool: a write pool of 1 and an uncapped read pool)")
 	fs.IntVar(&o.writers, "writers", 4, "mixed, mixed4x (times 4), soak: writer goroutines")
 	fs.IntVar(&o.readers, "readers", 4, "mixed, mixed4x (times 4), starve, soak: reader goroutines")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "mixed, mixed4x, starve, soak: how long each run lasts")
@@ -512,6 +555,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, usagef("%s must be positive, got %s", c.name, v)
 		}
 	}
+	if o.pool < 0 {
+		return nil, usagef("-pool must be 0 (database/sql's default pool) or positive, got %d", o.pool)
+	}
+	o.ledger2Blocks = ledger2DefaultBlocks
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "blocks" {
+			o.ledger2Blocks = o.goroutines * o.blocks
+		}
+	})
 	if o.reportPath != "" {
 		switch strings.ToLower(filepath.Ext(o.reportPath)) {
 		case ".png", ".svg":

@@ -156,7 +156,7 @@ func TestAllWorkloads(t *testing.T) {
 		t.Errorf("%d runs in the JSON, want %d (each workload's configurations x 2)", got, want)
 	}
 	wantOps := map[string][]string{
-		"ledger": {"append"}, "mixed": {"write", "read"}, "mixed4x": {"write", "read"}, "starve": {"write", "read"},
+		"ledger": {"append"}, "ledger2": {"append"}, "mixed": {"write", "read"}, "mixed4x": {"write", "read"}, "starve": {"write", "read"},
 		"overhead": {"select", "insert", "select-stmt", "insert-stmt"}, "procs": {"append"}, "stmtcache": {"statement"},
 	}
 	for _, w := range allWorkloads {
@@ -199,7 +199,7 @@ func TestAllWorkloads(t *testing.T) {
 			if safe[10] != "0" {
 				t.Errorf("sqlite3-safe errors %q, want 0", safe[10])
 			}
-			if w == "ledger" || w == "procs" {
+			if w == "ledger" || w == "ledger2" || w == "procs" {
 				if safe[11] != "yes" {
 					t.Errorf("sqlite3-safe chain %q, want yes", safe[11])
 				}
@@ -230,6 +230,13 @@ func TestAllWorkloads(t *testing.T) {
 	fresh := []string{"mixed4x-why", "overhead-prepared", "overhead-allocs", "verdict-mixed4x", "memory", "stmtcache", "ledger-memory", "mixed-checkpoints"}
 	if floorAvailable {
 		fresh = append(fresh, "overhead-floor")
+	}
+	// The fragments the docs do not use yet render from a fresh run too.
+	for _, name := range []string{"ledger2-why", "verdict-ledger2", "pool"} {
+		got, err := fragments[name](loaded)
+		if err != nil || strings.Contains(got, "not measured") || strings.Contains(got, "not judged") {
+			t.Errorf("fragment %s from a fresh run: %q, %v", name, got, err)
+		}
 	}
 	for _, name := range fresh {
 		m := regexp.MustCompile(`(?s)<!-- generated:` + name + ` -->(.*?)<!-- /generated:`).FindStringSubmatch(out)
@@ -278,7 +285,7 @@ func checkSample(t *testing.T, s *sample, ops []string) {
 	if s.Chain != nil && s.Config == "sqlite3-safe" && !s.Chain.Intact {
 		t.Errorf("%s: chain broken: %s", name, s.Chain.Error)
 	}
-	if (s.Workload == "ledger" || s.Workload == "procs") && s.Chain == nil {
+	if (s.Workload == "ledger" || s.Workload == "ledger2" || s.Workload == "procs") && s.Chain == nil {
 		t.Errorf("%s: chain not checked", name)
 	}
 	// (procs: the children may finish between two samples and the last
@@ -390,6 +397,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-procs", "0"}, "-procs"},
 		{[]string{"-proc-goroutines", "0"}, "-proc-goroutines"},
 		{[]string{"-proc-blocks", "-2"}, "-proc-blocks"},
+		{[]string{"-pool", "-1"}, "-pool"},
+		{[]string{"-pool", "x"}, "-pool"},
 		{[]string{"-dir", missing}, "-dir"},
 		{[]string{"-dir", file}, "-dir"},
 		{[]string{"-report", filepath.Join(dir, "r.gif")}, "-report"},

@@ -50,6 +50,13 @@ type settings struct {
 	ProcBlocks     int       `json:"proc_blocks"`
 	Quantiles      []float64 `json:"latency_quantiles"`
 	Started        string    `json:"started"`
+	// Ledger2Blocks is ledger2's blocks in all; Pool is -pool (0:
+	// database/sql's default pool); AllWorkloads is what -workload all
+	// meant to the safebench that made the run. Results of a safebench
+	// before ledger2 have none of them.
+	Ledger2Blocks int      `json:"ledger2_blocks,omitempty"`
+	Pool          int      `json:"pool,omitempty"`
+	AllWorkloads  []string `json:"all_workloads,omitempty"`
 }
 
 type machine struct {
@@ -126,6 +133,7 @@ func (b *bench) summarize() *report {
 			DurationS: o.duration.Seconds(), WALLimit: o.walLimit, Ops: o.ops, Rows: o.rows,
 			Procs: o.procs, ProcGoroutines: o.procGoroutines, ProcBlocks: o.procBlocks,
 			Quantiles: quantiles, Started: b.started.Format(time.RFC3339),
+			Ledger2Blocks: o.ledger2Blocks, Pool: o.pool, AllWorkloads: allWorkloads,
 		},
 		Machine: machineInfo(b.loadStart),
 		Runs:    b.samples,
@@ -271,6 +279,8 @@ func (r *report) workloadTitle(w string) string {
 	switch w {
 	case "ledger":
 		return fmt.Sprintf("ledger: %d goroutines x %d blocks, one transaction per block", o.goroutines, o.blocks)
+	case "ledger2":
+		return fmt.Sprintf("ledger2: the harness's ledger: %d goroutines, %d blocks in all, one transaction per block (SELECT the last row ORDER BY id DESC LIMIT 1, SHA-256 in Go, INSERT a %d-byte payload)", o.goroutines, o.ledger2Blocks, ledger2PayloadSize)
 	case "mixed":
 		return fmt.Sprintf("mixed: %d writers (INSERT/UPDATE of %d bytes), %d readers (point SELECT/%d-row scan), %s, %d rows first", o.writers, valueSize, o.readers, scanRows, o.duration, o.rows)
 	case "mixed4x":
@@ -300,18 +310,28 @@ func (r *report) writeText(w io.Writer) {
 	if o.count > 1 {
 		runs = fmt.Sprintf("%d runs, interleaved (configurations in rotated order); medians, MIN-MAX over the runs", o.count)
 	}
-	fmt.Fprintf(w, "safebench: %s %s/%s, %d CPUs (%s), SQLite %s; %s\n", m.Go, m.OS, m.Arch, m.CPUs, orDash(m.CPU), m.SQLite, runs)
+	procs := ""
+	if m.GOMAXPROCS != 0 && m.GOMAXPROCS != m.CPUs {
+		procs = fmt.Sprintf(", GOMAXPROCS %d", m.GOMAXPROCS)
+	}
+	fmt.Fprintf(w, "safebench: %s %s/%s, %d CPUs (%s)%s, SQLite %s; %s\n", m.Go, m.OS, m.Arch, m.CPUs, orDash(m.CPU), procs, m.SQLite, runs)
 	load := ""
 	if m.LoadStart != "" {
 		load = fmt.Sprintf("; load average %s at the start, %s at the end", m.LoadStart, m.LoadEnd)
 	}
 	fmt.Fprintf(w, "databases in %s%s\n", r.Settings.Dir, load)
+	if line := poolLine(o.pool); line != "" {
+		fmt.Fprintln(w, line)
+	}
 	if m.SafeEnv != "" {
 		fmt.Fprintf(w, "warning: %s=%s is set in the environment: sqlite3-safe may run as plain sqlite3\n", sqlite3safe.EnvVar, m.SafeEnv)
 	}
 	r.writeTables(w)
 	if line := r.stmtCacheLine(); line != "" {
 		fmt.Fprintln(w, "\n"+line)
+	}
+	if lines := r.poolLines(); len(lines) > 0 {
+		fmt.Fprintln(w, "\n"+strings.Join(lines, "\n"))
 	}
 	fmt.Fprint(w, "\n"+legend(slices.Contains(o.workloads, "overhead")))
 	for _, s := range r.Summaries {
@@ -329,6 +349,49 @@ func (r *report) writeText(w io.Writer) {
 			fmt.Fprintf(w, "  %-6s %s: %s -- %s\n", verdict, t.Workload, t.Goal, t.Result)
 		}
 	}
+}
+
+// poolLine says how -pool set sqlite3-safe's pool, or "" for the default.
+func poolLine(pool int) string {
+	if pool <= 0 {
+		return ""
+	}
+	conns := "connections"
+	if pool == 1 {
+		conns = "connection"
+	}
+	return fmt.Sprintf("pool: sqlite3-safe's database/sql pool capped at %d %s (-pool %d: SetMaxOpenConns(%d), SetMaxIdleConns(%d)); the other configurations keep their own pools (two-pool: a write pool of 1, an uncapped read pool)", pool, conns, pool, pool, pool)
+}
+
+// poolLines say, with -pool, how sqlite3-safe's capped pool went in each
+// workload: connections opened, and how often and how long goroutines
+// waited for one (database/sql's DBStats, medians over the runs).
+func (r *report) poolLines() []string {
+	if r.opts.pool <= 0 {
+		return nil
+	}
+	var out []string
+	for _, w := range r.opts.workloads {
+		var opened, waits, waitNs []float64
+		for _, s := range r.Runs {
+			if s.Workload != w || s.Config != sqlite3safe.DriverName || len(s.Pools) != 1 {
+				continue
+			}
+			opened = append(opened, float64(s.Pools[0].Opened))
+			waits = append(waits, float64(s.Pools[0].WaitCount))
+			waitNs = append(waitNs, float64(s.Pools[0].WaitNs))
+		}
+		if len(opened) == 0 {
+			continue
+		}
+		conns := "connections"
+		if spreadOf(opened).Median == 1 {
+			conns = "connection"
+		}
+		out = append(out, fmt.Sprintf("pool, %s: sqlite3-safe opened %.0f %s, goroutines waited for one %.0f times, %s in all (medians over the runs)",
+			w, spreadOf(opened).Median, conns, spreadOf(waits).Median, durString(spreadOf(waitNs).Median)))
+	}
+	return out
 }
 
 // writeTables writes one table per workload, each after an empty line and
@@ -593,6 +656,7 @@ func opsRatio(x, y *opStats) float64 {
 // The targets' thresholds.
 const (
 	ledgerVsTwoPool    = 1.1  // sqlite3-safe's blocks/s against two-pool's
+	ledger2VsTwoPool   = 1.0  // ledger2: sqlite3-safe's blocks/s against two-pool's
 	ledgerRSSVsSqlite3 = 1.1  // sqlite3-safe's RSS at the end against plain sqlite3's
 	mixed4xVsMixed     = 0.9  // mixed4x's writes+reads against mixed's
 	overheadSelect     = 0.75 // db.QueryRow point SELECT ns/op against sqlite3-wal's
@@ -687,6 +751,12 @@ func (r *report) judge() []target {
 			target{Workload: "ledger", Goal: "chain intact", Met: s.ChainRuns == s.Runs,
 				Result: fmt.Sprintf("intact in %d of %d runs", s.ChainRuns, s.Runs)},
 			ratioTarget("ledger", fmt.Sprintf("blocks/s >= %.1fx two-pool", ledgerVsTwoPool), s, tp, ledgerVsTwoPool, " blocks/s"))
+	}
+	if s, tp := r.find("ledger2", safe, "append"), r.find("ledger2", "two-pool", "append"); s != nil && tp != nil {
+		ts = append(ts, zeroErrors("ledger2"),
+			target{Workload: "ledger2", Goal: "chain intact", Met: s.ChainRuns == s.Runs,
+				Result: fmt.Sprintf("intact in %d of %d runs", s.ChainRuns, s.Runs)},
+			ratioTarget("ledger2", fmt.Sprintf("blocks/s >= %.1fx two-pool", ledger2VsTwoPool), s, tp, ledger2VsTwoPool, " blocks/s"))
 	}
 	// Memory is judged only from runs in processes of their own: in a
 	// shared process a run's RSS includes what earlier runs left.

@@ -33,6 +33,7 @@ type childSpec struct {
 	Proc       int      `json:"proc"`
 	Goroutines int      `json:"goroutines"`
 	Blocks     int      `json:"blocks"`
+	Pool       int      `json:"pool,omitempty"` // -pool
 }
 
 // childResult is what a child reports on stdout, one JSON line.
@@ -81,6 +82,7 @@ func childMain(specJSON string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer h.Close()
+	capPool(h, spec.Config, spec.Pool)
 	fmt.Fprintln(stdout, childReady)
 	in := bufio.NewReader(stdin)
 	line, err := in.ReadString('\n')
@@ -231,7 +233,7 @@ func (b *bench) procsRun(ctx context.Context, cfg, path string, s *sample) error
 		}
 	}()
 	for i := range children {
-		spec, _ := json.Marshal(childSpec{Config: cfg, Path: path, Proc: i, Goroutines: b.opts.procGoroutines, Blocks: b.opts.procBlocks})
+		spec, _ := json.Marshal(childSpec{Config: cfg, Path: path, Proc: i, Goroutines: b.opts.procGoroutines, Blocks: b.opts.procBlocks, Pool: b.opts.pool})
 		c := &child{cmd: exec.Command(exe)}
 		c.cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
 		c.cmd.Stderr = &c.stderr

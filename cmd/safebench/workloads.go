@@ -17,7 +17,7 @@ import (
 // ledger is the seed scenario: G goroutines × K appends, then the chain is
 // verified.
 func (b *bench) ledger(ctx context.Context, cfg, path string, s *sample) error {
-	h, err := openConfig(ctx, cfg, path, 0)
+	h, err := b.open(ctx, cfg, path, 0)
 	if err != nil {
 		return err
 	}
@@ -72,6 +72,12 @@ func appendBlocks(ctx context.Context, db *sql.DB, g, k int, prefix string, op *
 // verifyChain walks the ledger and compares it with the committed appends.
 func verifyChain(ctx context.Context, db *sql.DB, committed int64) *chainResult {
 	n, err := ledger.Verify(ctx, db)
+	return chainOf(n, err, committed)
+}
+
+// chainOf is the chain's verdict: n blocks walked (err: the walk's
+// problem) against the committed appends.
+func chainOf(n int64, err error, committed int64) *chainResult {
 	c := &chainResult{Blocks: n, Committed: committed, Intact: err == nil && n == committed}
 	switch {
 	case err != nil:
@@ -94,7 +100,7 @@ const mixed4xFactor = 4
 // mixed runs factor×W writers (INSERT, UPDATE by key) and factor×R readers
 // (point SELECT, 50-row range scan) for the duration, all autocommit.
 func (b *bench) mixed(ctx context.Context, cfg, path string, s *sample, factor int) error {
-	h, err := openConfig(ctx, cfg, path, 0)
+	h, err := b.open(ctx, cfg, path, 0)
 	if err != nil {
 		return err
 	}
@@ -244,7 +250,7 @@ func timeFraction(start time.Time, d time.Duration) func() float64 {
 // 1 KiB rows per statement, readers that each hold a read open for 20 ms,
 // staggered so that one is always open.
 func (b *bench) starve(ctx context.Context, cfg, path string, s *sample) error {
-	h, err := openConfig(ctx, cfg, path, b.opts.walLimit)
+	h, err := b.open(ctx, cfg, path, b.opts.walLimit)
 	if err != nil {
 		return err
 	}
@@ -415,7 +421,7 @@ func (b *bench) overheadAll(ctx context.Context, cfgs []string, rep int) (out []
 			dbs = append(dbs, &overheadDB{cfg: cfg, path: path, floor: f, s: sample{Workload: "overhead", Config: cfg, Rep: rep + 1}})
 			continue
 		}
-		h, err := openConfig(ctx, cfg, path, 0)
+		h, err := b.open(ctx, cfg, path, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", cfg, err)
 		}
