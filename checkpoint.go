@@ -245,6 +245,9 @@ func (cp *checkpointer) run(ctx context.Context) {
 // tick samples the WAL and runs at most one checkpoint.
 func (cp *checkpointer) tick(ctx context.Context) {
 	now := cp.setClock()
+	if cp.f.onReplica() {
+		return // LiteFS alone writes a replica's files (replica.go)
+	}
 	fileBytes := fileSize(cp.walPath)
 	cp.f.stats.recordWAL(fileBytes)
 	// inUse is how much of the WAL holds frames: after the WAL starts over
