@@ -147,7 +147,17 @@ func TestReplicaRefusesWritesAtOnce(t *testing.T) {
 			_, err = c.ExecContext(ctx, "BEGIN")
 			return err
 		},
-		"DDL": func() error { _, err := db.Exec("CREATE TABLE u(y)"); return err },
+		"DDL":                 func() error { _, err := db.Exec("CREATE TABLE u(y)"); return err },
+		"PRAGMA that writes":  func() error { _, err := db.Exec("PRAGMA user_version=7"); return err },
+		"VACUUM":              func() error { _, err := db.Exec("VACUUM"); return err },
+		"a write in a string": func() error { _, err := db.Exec("SELECT 1; DELETE FROM t"); return err },
+		"manual SAVEPOINT": func() error {
+			c, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = c.ExecContext(ctx, "SAVEPOINT s")
+			return err
+		},
 	}
 	for name, write := range writes {
 		start := time.Now()

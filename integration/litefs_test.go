@@ -449,30 +449,32 @@ func TestLiteFSReadYourWrites(t *testing.T) {
 
 	// A read on the replica through sqlite3-safe sees the block as soon as
 	// the wait returns.
-	roundTrip := func(payload string) (time.Duration, error) {
+	roundTrip := func(payload string) (commit, lag time.Duration, err error) {
+		start := time.Now()
 		idx, err := ledger.Append(ctx, pdb, payload)
 		if err != nil {
-			return 0, fmt.Errorf("append: %w", err)
+			return 0, 0, fmt.Errorf("append: %w", err)
 		}
+		commit = time.Since(start)
 		txid, err := sqlite3safe.LiteFSTXID(ppath)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		start := time.Now()
+		start = time.Now()
 		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 		defer wcancel()
 		if err := sqlite3safe.WaitLiteFSTXID(wctx, rpath, txid); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		lag := time.Since(start)
+		lag = time.Since(start)
 		var got string
 		if err := rdb.QueryRowContext(ctx, `SELECT payload FROM blocks WHERE block_index = ?`, idx).Scan(&got); err != nil {
-			return 0, fmt.Errorf("block %d (TXID %d) on the replica after the wait: %w", idx, txid, err)
+			return 0, 0, fmt.Errorf("block %d (TXID %d) on the replica after the wait: %w", idx, txid, err)
 		}
 		if got != payload {
-			return 0, fmt.Errorf("block %d on the replica has %q, want %q", idx, got, payload)
+			return 0, 0, fmt.Errorf("block %d on the replica has %q, want %q", idx, got, payload)
 		}
-		return lag, nil
+		return commit, lag, nil
 	}
 
 	for _, load := range []int{0, 4} {
@@ -500,23 +502,32 @@ func TestLiteFSReadYourWrites(t *testing.T) {
 		}
 		const rounds = 200
 		lags := make([]time.Duration, 0, rounds)
+		commits := make([]time.Duration, 0, rounds)
 		for i := range rounds {
-			lag, err := roundTrip(fmt.Sprintf("ryow-%d-%d", load, i))
+			commit, lag, err := roundTrip(fmt.Sprintf("ryow-%d-%d", load, i))
 			if err != nil {
 				e.add(err)
 				break
 			}
-			lags = append(lags, lag)
+			commits, lags = append(commits, commit), append(lags, lag)
 		}
 		close(stop)
 		wg.Wait()
 		e.check(t)
-		slices.Sort(lags)
-		pct := func(p float64) time.Duration { return lags[int(p*float64(len(lags)-1))].Round(10 * time.Microsecond) }
-		t.Logf("replication lag seen by WaitLiteFSTXID, %d other appenders, %d commits: p50 %v, p90 %v, p99 %v, max %v",
-			load, len(lags), pct(0.5), pct(0.9), pct(0.99), lags[len(lags)-1].Round(10*time.Microsecond))
+		t.Logf("%d other appenders, %d commits: replication lag seen by WaitLiteFSTXID %s; the append's transaction on the primary %s",
+			load, len(lags), percentiles(lags), percentiles(commits))
 	}
 	if n, err := ledger.Verify(ctx, rdb); err != nil {
 		t.Fatalf("replica: ledger broken after %d blocks: %v", n, err)
 	}
+}
+
+// percentiles sorts ds and describes them: p50, p90, p99 and max.
+func percentiles(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "(none)"
+	}
+	slices.Sort(ds)
+	pct := func(p float64) time.Duration { return ds[int(p*float64(len(ds)-1))].Round(10 * time.Microsecond) }
+	return fmt.Sprintf("p50 %v, p90 %v, p99 %v, max %v", pct(0.5), pct(0.9), pct(0.99), ds[len(ds)-1].Round(10*time.Microsecond))
 }
