@@ -282,6 +282,9 @@ func (cp *checkpointer) run(ctx context.Context) {
 // is released once every WAL has been seen to.
 func (cp *checkpointer) tick(ctx context.Context) {
 	now := cp.setClock()
+	if cp.f.onReplica() {
+		return // LiteFS alone writes a replica's files (replica.go)
+	}
 	limit := cp.f.walLimit.Load()
 	if limit == 0 {
 		cp.standBy()

@@ -301,6 +301,10 @@ func (c *conn) claim(ctx context.Context, mode rwlock.Mode, what string) error {
 	}
 	var braked time.Duration
 	if mode == rwlock.Exclusive {
+		// On a LiteFS read replica a write fails here, before any wait.
+		if err := c.file.refuseOnReplica(); err != nil {
+			return err
+		}
 		// This goroutine's own transaction may hold the lock, idle, having
 		// only read: it gives the lock up rather than be waited for.
 		c.tryHandOver()

@@ -83,6 +83,17 @@
 // it. Such a database cannot be WAL, so readers take the shared side of the
 // lock and writers the exclusive side, which keeps SQLITE_LOCKED away.
 //
+// # LiteFS read replicas
+//
+// On a LiteFS read replica (the database's directory holds LiteFS's
+// .primary file) a write fails at once, before any wait, with a
+// [*ReplicaError] that matches [ErrReadOnlyReplica] and SQLite's read-only
+// error and names the primary; reads run as anywhere; the checkpointer
+// stands down. The answer is looked up at most every 100 ms per file, so a
+// node that becomes primary takes writes with the same *sql.DB.
+// [LiteFSTXID] and [WaitLiteFSTXID] let a client read its own writes on a
+// replica. See docs/replicas.md.
+//
 // # Reaching go-sqlite3
 //
 // [Unwrap], inside (*sql.Conn).Raw, returns the *sqlite3.SQLiteConn for

@@ -13,6 +13,11 @@ func errBusy() error {
 	return sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrNoExtended(sqlite3.ErrBusy)}
 }
 
+// errReadonly is the go-sqlite3 error a write refused on a replica also is.
+func errReadonly() error {
+	return sqlite3.Error{Code: sqlite3.ErrReadonly, ExtendedCode: sqlite3.ErrNoExtended(sqlite3.ErrReadonly)}
+}
+
 // errBusySnapshot is go-sqlite3's SQLITE_BUSY_SNAPSHOT.
 func errBusySnapshot() error {
 	return sqlite3.Error{Code: sqlite3.ErrBusy, ExtendedCode: sqlite3.ErrBusySnapshot}

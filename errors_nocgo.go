@@ -8,6 +8,9 @@ import "errors"
 // connection, so no lock is ever waited for).
 func errBusy() error { return errors.New("database is locked") }
 
+// errReadonly: see errBusy.
+func errReadonly() error { return errors.New("attempt to write a readonly database") }
+
 // errBusySnapshot: see errBusy.
 func errBusySnapshot() error { return errors.New("database is locked") }
 

@@ -2,6 +2,7 @@ package sqlite3safe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,9 @@ func (c *conn) txBegin(ctx context.Context, read bool) error {
 		if c.givenClaim {
 			c.givenClaim = false
 		} else if err := c.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
+			if read && errors.Is(err, ErrReadOnlyReplica) {
+				return c.beginOnReplica(ctx, err) // replica.go
+			}
 			return err
 		}
 		err := c.runTxStmt(ctx, &c.txStmts.begin, "BEGIN IMMEDIATE")

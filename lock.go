@@ -69,6 +69,7 @@ type fileState struct {
 	walSize  walSizer              // the -wal file's size for sampleWAL; guarded by lock's exclusive side, closed by release
 	idleTx   atomic.Pointer[conn]  // the write lock's holder, when it is an idle transaction that has only read (lazytx.go)
 	attached attachedSet           // the WALs of databases the file's connections attach (attach.go)
+	replica  replicaState          // whether the file is on a LiteFS read replica (replica.go)
 
 	// guarded by registry.mu
 	refs    int           // open connections using this entry

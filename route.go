@@ -2,6 +2,7 @@ package sqlite3safe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -135,6 +136,9 @@ func (s *safeConn) routeTx(ctx context.Context) error {
 		return nil
 	}
 	if err := own.claim(ctx, rwlock.Exclusive, "transaction begun"); err != nil {
+		if errors.Is(err, ErrReadOnlyReplica) {
+			return nil // txBegin decides what a transaction on a replica does
+		}
 		return err
 	}
 	w := s.cn.takeWriter(ctx)
