@@ -221,6 +221,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		cancel:      newCanceller(sc),
 		loan:        loan{ownCache: c.info.ownCache},
 	}
+	cn.noCacheForAuthorizer()
 	if start != nil {
 		cn.brakeLimit = c.info.cfg.walLimit
 		cn.trackReads = true

@@ -106,8 +106,14 @@ type keptStmt interface {
 // runTxStmt runs the statement *st (one of c.txStmts) holds, compiling
 // query into it on first use. If it cannot be compiled it runs query as
 // go-sqlite3 would, so that the error (or success) is SQLite's for that
-// text.
+// text. On a connection with an authorizer nothing is kept: query is
+// compiled anew each time, as go-sqlite3 compiles its BEGIN and COMMIT,
+// so that the authorizer decides each one (hasAuthorizer).
 func (c *conn) runTxStmt(ctx context.Context, st *keptStmt, query string) error {
+	if *st == nil && hasAuthorizer(c.sc) {
+		_, err := c.sc.ExecContext(ctx, query, nil)
+		return err
+	}
 	if *st == nil {
 		if prepared, err := c.sc.PrepareContext(context.Background(), query); err == nil {
 			if ks, ok := prepared.(keptStmt); ok {
