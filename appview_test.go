@@ -32,8 +32,9 @@ import (
 // appView is an application's authorizer and hooks. It denies what deny
 // says, and if record, records every call: nothing is filtered.
 type appView struct {
-	deny   func(op int, arg1, arg2, arg3 string) bool // nil: allow everything
-	record bool
+	deny      func(op int, arg1, arg2, arg3 string) bool // nil: allow everything
+	record    bool
+	hooksOnly bool // no authorizer
 
 	mu     sync.Mutex // guards events
 	events []string
@@ -41,14 +42,16 @@ type appView struct {
 
 // install registers the authorizer and the hooks on sc.
 func (v *appView) install(sc *sqlite3.SQLiteConn) {
-	sc.RegisterAuthorizer(func(op int, arg1, arg2, arg3 string) int {
-		denied := v.deny != nil && v.deny(op, arg1, arg2, arg3)
-		v.note("authorize %s %q %q %q denied=%v", authOp(op), arg1, arg2, arg3, denied)
-		if denied {
-			return sqlite3.SQLITE_DENY
-		}
-		return sqlite3.SQLITE_OK
-	})
+	if !v.hooksOnly {
+		sc.RegisterAuthorizer(func(op int, arg1, arg2, arg3 string) int {
+			denied := v.deny != nil && v.deny(op, arg1, arg2, arg3)
+			v.note("authorize %s %q %q %q denied=%v", authOp(op), arg1, arg2, arg3, denied)
+			if denied {
+				return sqlite3.SQLITE_DENY
+			}
+			return sqlite3.SQLITE_OK
+		})
+	}
 	sc.RegisterCommitHook(func() int { v.note("commit hook"); return 0 })
 	sc.RegisterRollbackHook(func() { v.note("rollback hook") })
 	sc.RegisterUpdateHook(func(op int, db, table string, rowid int64) {
@@ -327,4 +330,34 @@ func TestAuthorizerDecidesEveryStatement(t *testing.T) {
 			compareTranscripts(t, appSetting{inHook: inHook}, func() *appView { return &appView{deny: deny} }, steps, 1)
 		})
 	}
+}
+
+// TestCommitHookSeesOnlyWrites: sqlite3-safe begins transactions
+// immediate (a BeginTx transaction's first statement, a BEGIN or SAVEPOINT
+// run as a statement), which makes them write transactions in SQLite even
+// when they only read. On go-sqlite3 such a transaction is a read
+// transaction, whose commit does not call the commit hook; the commit
+// hook must be called for the same commits on sqlite3-safe, and the
+// rollback hook for the same rollbacks.
+func TestCommitHookSeesOnlyWrites(t *testing.T) {
+	read := func(tx *sql.Tx) error { return countRows(tx) }
+	write := func(tx *sql.Tx) error { _, err := tx.Exec("INSERT INTO t VALUES (1)"); return err }
+	steps := []appStep{
+		{"transaction that reads", inTx(nil, false, read)},
+		{"transaction that writes", inTx(nil, false, write)},
+		{"transaction that reads, rolled back", inTx(nil, true, read)},
+		{"read-only transaction", inTx(&sql.TxOptions{ReadOnly: true}, false, read)},
+		{"BEGIN that reads", onConn("BEGIN", "SELECT count(*) FROM t", "COMMIT")},
+		{"BEGIN that writes", onConn("begin deferred", "INSERT INTO t VALUES (2)", "END")},
+		{"BEGIN IMMEDIATE that reads", onConn("BEGIN IMMEDIATE", "SELECT count(*) FROM t", "COMMIT")},
+		{"SAVEPOINT that reads", onConn("SAVEPOINT a", "SELECT count(*) FROM t", "RELEASE a")},
+		{"SAVEPOINT that reads, rolled back to", onConn("SAVEPOINT a", "SAVEPOINT b", "SELECT 1", "ROLLBACK TO a", "RELEASE a")},
+		{"SAVEPOINT that writes", onConn("SAVEPOINT a", "SELECT 1", "INSERT INTO t VALUES (3)", "RELEASE a")},
+		{"SAVEPOINT that reads, ended by COMMIT", onConn("SAVEPOINT a", "SELECT 1", "COMMIT")},
+		{"BEGIN that reads, in one string", onConn("BEGIN; SELECT count(*) FROM t; COMMIT")},
+		{"SAVEPOINT that reads, then one that writes, in one string",
+			onConn("SAVEPOINT a; SELECT 1; RELEASE a; SAVEPOINT b; INSERT INTO t VALUES (4); RELEASE b")},
+		{"BEGIN that reads, rolled back", onConn("BEGIN", "SELECT 1", "ROLLBACK")},
+	}
+	compareTranscripts(t, appSetting{}, func() *appView { return &appView{record: true, hooksOnly: true} }, steps, 1)
 }

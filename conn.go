@@ -50,12 +50,14 @@ type conn struct {
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 	waits       *busyWait     // makes waits for other processes end with the context (busywait_cgo.go); immutable
 	cancel      *canceller    // interrupts a running exec when its context ends (interrupt_cgo.go); immutable
+	exposed     bool          // the application may have set an authorizer, hooks or limits: its driver has a ConnectHook or Extensions, or the connection was lent (own.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
 	locked    rwlock.Mode     // what this connection holds of file.lock, for its claims (claim)
 	claims    int             // claims sharing locked: statements, rows, a transaction
 	lockedBy  uint64          // the goroutine that took locked in shared mode (rwlock.Request.GID), or 0
 	tx        txState         // BeginTx or manual transaction, if any
+	onlyRead  bool            // txManual: sqlite3-safe made the transaction immediate, and no statement that may write ran in it since (runOne)
 	memo      map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed    bool
 	openReads int            // reads open on the connection (readBegan, readEnded)
@@ -373,7 +375,7 @@ func (c *conn) settle(claimed bool) {
 		c.tx = txManual
 		return
 	case !inTx && c.tx == txManual:
-		c.tx = txNone
+		c.tx, c.onlyRead = txNone, false
 		c.unclaim() // the claim the opening statement handed over
 	}
 	if claimed {

@@ -219,6 +219,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		slowWait:    c.info.cfg.slowWait,
 		waits:       waits,
 		cancel:      newCanceller(sc),
+		exposed:     c.d.base.ConnectHook != nil || len(c.d.base.Extensions) > 0,
 		loan:        loan{ownCache: c.info.ownCache},
 	}
 	cn.noCacheForAuthorizer()

@@ -79,6 +79,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	case cl.TxControl:
 		res, err = runOne(ctx, c, query, onConn, run)
 	default:
+		c.onlyRead = c.onlyRead && cl.PlainRead()
 		res, err = run(query)
 	}
 	if cl.Attach {
@@ -128,6 +129,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	case cl.TxControl:
 		rows, err = runOne(ctx, c, query, onConn, run)
 	default:
+		c.onlyRead = c.onlyRead && cl.PlainRead()
 		rows, err = run(query)
 	}
 	if cl.Attach {

@@ -69,17 +69,39 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 // a transaction followed by takeWriteLock. A connection that may not write
 // (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
 // SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
+//
+// A transaction made immediate so is a write transaction in SQLite even if
+// it only reads; on go-sqlite3 it would be a read transaction, whose commit
+// does not call the commit hook. So until a statement that may write runs
+// in it (c.onlyRead), transaction control runs with the commit hook set
+// aside (own.go).
 func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
-	if rewrite && c.locked == rwlock.Exclusive && sqlclass.Classify(text).PlainBegin {
+	var cl sqlclass.Class
+	if rewrite && c.locked == rwlock.Exclusive || c.onlyRead {
+		cl = sqlclass.Classify(text)
+	}
+	if rewrite && c.locked == rwlock.Exclusive && cl.PlainBegin {
 		res, err := run("BEGIN IMMEDIATE")
 		if !isReadOnly(err) {
+			c.onlyRead = err == nil
 			return res, err
 		}
 	}
+	var o ownState
+	switch {
+	case !c.onlyRead:
+	case cl.TxControl:
+		o = ownBegin(c.sc, c.exposed, hideCommitHook, 0, 0)
+	case !cl.PlainRead():
+		c.onlyRead = false
+	}
 	wasAuto := c.sc.AutoCommit()
 	res, err := run(text)
+	ownEnd(o)
 	if err == nil && wasAuto && !c.sc.AutoCommit() && c.locked == rwlock.Exclusive {
+		writing := c.sqliteWriting() // the statement took SQLite's write lock itself (BEGIN IMMEDIATE)
 		err = c.takeWriteLock(ctx)
+		c.onlyRead = err == nil && !writing
 	}
 	return res, err
 }

@@ -21,11 +21,21 @@ var _ driver.Tx = (*tx)(nil)
 
 // Commit runs COMMIT. Like go-sqlite3, if COMMIT fails it runs ROLLBACK,
 // because database/sql considers the transaction finished either way.
+//
+// A write transaction whose statements only read is a write transaction
+// in SQLite only because sqlite3-safe began it immediate; on go-sqlite3 it
+// is a read transaction, whose COMMIT does not call the commit hook. So its
+// COMMIT runs with the commit hook set aside (own.go).
 func (t *tx) Commit() error {
 	c := t.c
 	var err error
 	if t.begun() {
+		var o ownState
+		if c.tx == txWrite && !c.wrote {
+			o = ownBegin(c.sc, c.exposed, hideCommitHook, 0, 0)
+		}
 		err = c.runTxStmt(context.Background(), &c.txStmts.commit, "COMMIT")
+		ownEnd(o)
 		if err != nil && !c.sc.AutoCommit() {
 			_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 		}

@@ -94,6 +94,7 @@ type loan struct {
 // connection lent again before it came back keeps the limits of the first
 // loan to compare with: the cache has held nothing newer since.
 func (c *conn) lend() {
+	c.exposed = true
 	c.waits.lend()
 	c.txStmts.close() // a COMMIT compiled since the last loan, too
 	if c.loan.out {
