@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/assert"
@@ -360,4 +361,192 @@ func TestCommitHookSeesOnlyWrites(t *testing.T) {
 		{"BEGIN that reads, rolled back", onConn("BEGIN", "SELECT 1", "ROLLBACK")},
 	}
 	compareTranscripts(t, appSetting{}, func() *appView { return &appView{record: true, hooksOnly: true} }, steps, 1)
+}
+
+// denyPragma is an authorizer's rule that refuses every PRAGMA.
+func denyPragma(op int, _, _, _ string) bool { return op == sqlite3.SQLITE_PRAGMA }
+
+// appSteps are the shapes around which sqlite3-safe runs statements of its
+// own: autocommit, read-only and write BeginTx transactions (one that
+// writes, one that only reads, one rolled back), and manual transactions
+// begun with SAVEPOINT and with BEGIN, alone and in one string.
+var appSteps = []appStep{
+	{"exec", insert(1)},
+	{"read-only transaction", inTx(&sql.TxOptions{ReadOnly: true}, false, func(tx *sql.Tx) error { return countRows(tx) })},
+	{"write transaction", inTx(nil, false, func(tx *sql.Tx) error { _, err := tx.Exec("INSERT INTO t VALUES (2)"); return err })},
+	{"write transaction that reads", inTx(nil, false, func(tx *sql.Tx) error { return countRows(tx) })},
+	{"write transaction rolled back", inTx(nil, true, func(tx *sql.Tx) error { _, err := tx.Exec("INSERT INTO t VALUES (3)"); return err })},
+	{"savepoint", onConn("SAVEPOINT b", "INSERT INTO t VALUES (4)", "RELEASE b")},
+	{"begin", onConn("BEGIN", "INSERT INTO t VALUES (5)", "COMMIT")},
+	{"begin that reads", onConn("BEGIN", "SELECT count(*) FROM t", "COMMIT")},
+	{"savepoint rolled back to", onConn("SAVEPOINT c", "INSERT INTO t VALUES (6)", "ROLLBACK TO c", "RELEASE c")},
+	{"savepoint that reads", onConn("SAVEPOINT d", "SELECT count(*) FROM t", "RELEASE d")},
+	{"savepoint and begin in one string", onConn("SAVEPOINT e; INSERT INTO t VALUES (7); RELEASE e; BEGIN; INSERT INTO t VALUES (8); COMMIT")},
+	{"read-only transaction again", inTx(&sql.TxOptions{ReadOnly: true}, false, func(tx *sql.Tx) error { return countRows(tx) })},
+	{"savepoint in a query's string", func(db *sql.DB) error {
+		return withConn(db, func(c *sql.Conn) error {
+			ctx := context.Background()
+			rows, err := c.QueryContext(ctx, "SAVEPOINT f; SELECT x FROM t")
+			if err != nil {
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			_, err = c.ExecContext(ctx, "RELEASE f")
+			return err
+		})
+	}},
+	{"a WITH that writes", func(db *sql.DB) error {
+		_, err := db.Exec("WITH v(x) AS (VALUES (11)) INSERT INTO t SELECT x FROM v")
+		return err
+	}},
+}
+
+// TestInternalStatementsPassTheAuthorizer: an authorizer that refuses
+// every PRAGMA, set through Unwrap or in a ConnectHook, refuses the
+// application's PRAGMAs and none of sqlite3-safe's (connection set-up, a
+// read-only transaction's query_only, the write-lock probe of a SAVEPOINT):
+// connections open, read-only transactions and SAVEPOINTs work, and every
+// row the application wrote is there, as on plain go-sqlite3.
+func TestInternalStatementsPassTheAuthorizer(t *testing.T) {
+	steps := append(appSteps[:len(appSteps):len(appSteps)], appStep{"the application's PRAGMA",
+		func(db *sql.DB) error { _, err := db.Exec("PRAGMA user_version = 3"); return err }})
+	for _, inHook := range []bool{false, true} {
+		t.Run(fmt.Sprintf("in ConnectHook %v", inHook), func(t *testing.T) {
+			view := func() *appView { return &appView{deny: denyPragma, record: true} }
+			compareTranscripts(t, appSetting{inHook: inHook}, view, steps, 1)
+		})
+	}
+}
+
+// TestInternalStatementsAreNotSeen: an authorizer that allows everything
+// and the commit, rollback and update hooks see, for the same application
+// steps, the same calls on sqlite3-safe as on plain go-sqlite3: none for
+// sqlite3-safe's own statements.
+func TestInternalStatementsAreNotSeen(t *testing.T) {
+	for _, inHook := range []bool{false, true} {
+		t.Run(fmt.Sprintf("in ConnectHook %v", inHook), func(t *testing.T) {
+			compareTranscripts(t, appSetting{inHook: inHook}, func() *appView { return &appView{record: true} }, appSteps, 1)
+		})
+	}
+}
+
+// TestHandOverIsNotSeen: a transaction that has only read hands its write
+// lock to a write of its own goroutine through the pool (lazytx.go), by
+// running PRAGMA data_version, ROLLBACK and BEGIN on its connection. The
+// application's authorizer and hooks see what they see on plain
+// go-sqlite3, where the transaction is a read and the write simply runs.
+func TestHandOverIsNotSeen(t *testing.T) {
+	steps := []appStep{{"read, write through the pool, read, commit", func(db *sql.DB) error {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := countRows(tx); err != nil {
+			return err
+		}
+		if _, err := db.Exec("INSERT INTO t VALUES (9)"); err != nil {
+			return err
+		}
+		if err := countRows(tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}}}
+	for _, deny := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PRAGMA refused %v", deny), func(t *testing.T) {
+			view := func() *appView {
+				if deny {
+					return &appView{deny: denyPragma, record: true}
+				}
+				return &appView{record: true}
+			}
+			compareTranscripts(t, appSetting{inHook: true}, view, steps, 2)
+		})
+	}
+}
+
+// TestInternalStatementsIgnoreLimits: limits lowered through Unwrap or in a
+// ConnectHook hold for the application's statements as on plain
+// go-sqlite3, and sqlite3-safe's own statements (a read-only transaction's
+// query_only, the write-lock probe, BEGIN IMMEDIATE where the
+// application's BEGIN is shorter) make no step fail that works there.
+func TestInternalStatementsIgnoreLimits(t *testing.T) {
+	one := func(tx *sql.Tx) error { var n int; return tx.QueryRow("SELECT 1").Scan(&n) }
+	steps := append(appSteps[:len(appSteps):len(appSteps)],
+		appStep{"with an argument", func(db *sql.DB) error { _, err := db.Exec("INSERT INTO t VALUES (?)", 10); return err }},
+		// Statements of 14 bytes at most, where sqlite3-safe's are longer.
+		appStep{"short read-only transaction", inTx(&sql.TxOptions{ReadOnly: true}, false, one)},
+		appStep{"short write transaction", inTx(nil, false, one)},
+		appStep{"short BEGIN", onConn("BEGIN", "SELECT 1", "COMMIT")},
+		appStep{"short SAVEPOINT", onConn("SAVEPOINT b", "SELECT 1", "RELEASE b")},
+		appStep{"short string", onConn("BEGIN;END")},
+	)
+	for _, inHook := range []bool{false, true} {
+		for _, lim := range []struct{ id, value int }{
+			{sqlite3.SQLITE_LIMIT_SQL_LENGTH, 8}, // ROLLBACK, the longest of go-sqlite3's own
+			{sqlite3.SQLITE_LIMIT_SQL_LENGTH, 14},
+			{sqlite3.SQLITE_LIMIT_SQL_LENGTH, 24},
+			{sqlite3.SQLITE_LIMIT_SQL_LENGTH, 63},
+			{sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 0},
+		} {
+			t.Run(fmt.Sprintf("limit %d at %d in ConnectHook %v", lim.id, lim.value, inHook), func(t *testing.T) {
+				s := appSetting{inHook: inHook, set: func(sc *sqlite3.SQLiteConn) { sc.SetLimit(lim.id, lim.value) }}
+				compareTranscripts(t, s, nil, steps, 1)
+			})
+		}
+	}
+}
+
+// TestCheckpointerIsNotSeen: the checkpointer's connection is opened with
+// the wrapped driver, so the application's ConnectHook runs on it too; the
+// authorizer, hooks and limits it sets there must neither see nor refuse
+// the checkpoints. With an authorizer that records everything and refuses
+// every PRAGMA and a statement length limit of 40 bytes, the WAL is
+// checkpointed without an error and the authorizer sees only the
+// application's statements.
+func TestCheckpointerIsNotSeen(t *testing.T) {
+	v := &appView{deny: denyPragma, record: true}
+	base := &sqlite3.SQLiteDriver{ConnectHook: func(sc *sqlite3.SQLiteConn) error {
+		sc.SetLimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 40)
+		v.install(sc)
+		return nil
+	}}
+	path := tempDSN(t, "")
+	made, err := sql.Open("sqlite3", path) // SQLite's own CREATE TABLE is longer than the limit
+	require.NoError(t, err)
+	_, err = made.Exec("CREATE TABLE t(b BLOB)")
+	require.NoError(t, err)
+	require.NoError(t, made.Close())
+	connector, err := sqlite3safe.Wrap(base, sqlite3safe.WithCheckpointPages(10)).OpenConnector(path)
+	require.NoError(t, err)
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := db.Exec("INSERT INTO t VALUES (zeroblob(4096))")
+		require.NoError(t, err)
+		st, err := sqlite3safe.Stats(db)
+		require.NoError(t, err)
+		require.Zero(t, st.CheckpointErrors, "a checkpoint failed")
+		var n int64
+		for _, c := range st.Checkpoints {
+			n += c
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint in 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, db.Close())
+	for _, e := range v.take() {
+		if strings.Contains(e, "PRAGMA") {
+			t.Errorf("the authorizer saw %s", e)
+		}
+	}
 }

@@ -107,17 +107,21 @@ type readonlyStmt interface{ Readonly() bool }
 
 // setupConn sets a freshly opened go-sqlite3 connection up (WAL, read back;
 // journal_size_limit; no autocheckpoint while the checkpointer runs) and
-// returns the journal mode it runs in.
-func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err error) {
+// returns the journal mode it runs in. exposed: the driver's ConnectHook or
+// Extensions ran on sc, and what they set there must not see these
+// statements (own.go).
+func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo, exposed bool) (wal bool, err error) {
+	// Changing the journal mode commits: the commit hook is set aside too.
+	const h = hideAuthorizer | hideCommitHook | hideRollbackHook
 	var mode string
 	switch {
 	case d.memory != memNone:
 		return false, nil
 	case d.readOnly:
 		// Cannot convert; run in WAL mode only if the file already is.
-		mode, err = queryString(ctx, sc, "PRAGMA journal_mode")
+		mode, err = setupQuery(ctx, sc, exposed, h, "PRAGMA journal_mode")
 	default:
-		mode, err = queryString(ctx, sc, "PRAGMA journal_mode=WAL")
+		mode, err = setupQuery(ctx, sc, exposed, h, "PRAGMA journal_mode=WAL")
 	}
 	if err != nil {
 		return false, err
@@ -136,11 +140,23 @@ func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err er
 		if d.cfg.checkpoints {
 			q += "; PRAGMA wal_autocheckpoint=0"
 		}
-		if _, err := sc.ExecContext(ctx, q, nil); err != nil {
-			return false, err
+		o := ownBegin(sc, exposed, h, len(q), 0)
+		_, err := sc.ExecContext(ctx, q, nil)
+		ownEnd(o)
+		if err != nil {
+			return false, ownError(q, err)
 		}
 	}
 	return wal, nil
+}
+
+// setupQuery is queryString for setupConn's statements of sqlite3-safe's
+// own, with h set aside.
+func setupQuery(ctx context.Context, sc sqliteConn, exposed bool, h hide, q string) (string, error) {
+	o := ownBegin(sc, exposed, h, len(q), 0)
+	v, err := queryString(ctx, sc, q)
+	ownEnd(o)
+	return v, ownError(q, err)
 }
 
 // queryString runs a statement that returns one text value.
@@ -240,7 +256,9 @@ func (c *conn) Close() error {
 		c.settleYield() // no hand-over from here on
 	}
 	if !c.sc.AutoCommit() {
-		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+		// The authorizer is set aside, not the rollback hook: go-sqlite3's
+		// Close rolls back too, and calls it.
+		_ = c.ownExec(context.Background(), hideAuthorizer, "ROLLBACK")
 	}
 	c.txStmts.close() // before the connection: SQLite keeps a connection with statements left open
 	c.waits.close()

@@ -187,9 +187,10 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 	}
 	// Setting the connection up may wait for another process's lock
 	// already, with the context of the statement that needs a connection.
+	exposed := c.d.base.ConnectHook != nil || len(c.d.base.Extensions) > 0
 	waits := newBusyWait(sc)
 	w := waits.enter(ctx, false)
-	wal, err := setupConn(ctx, sc, c.info)
+	wal, err := setupConn(ctx, sc, c.info, exposed)
 	waits.leave(w)
 	if err != nil {
 		waits.close()
@@ -219,7 +220,7 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		slowWait:    c.info.cfg.slowWait,
 		waits:       waits,
 		cancel:      newCanceller(sc),
-		exposed:     c.d.base.ConnectHook != nil || len(c.d.base.Extensions) > 0,
+		exposed:     exposed,
 		loan:        loan{ownCache: c.info.ownCache},
 	}
 	cn.noCacheForAuthorizer()
@@ -247,7 +248,11 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 		if err != nil {
 			return nil, err
 		}
-		return asSQLiteConn(raw)
+		sc, err := asSQLiteConn(raw)
+		if err == nil {
+			ownConn(sc) // sqlite3-safe's alone: the ConnectHook's authorizer, hooks and limits go
+		}
+		return sc, err
 	}
 	cfg := c.info.cfg
 	return startCheckpointer(f, open, checkpointPolicy{

@@ -52,6 +52,10 @@ const (
 // rolls the new transaction back and is returned, as BEGIN IMMEDIATE
 // would have failed.
 func (c *conn) takeWriteLock(ctx context.Context) error {
+	// The probe, its undo and the ROLLBACK are sqlite3-safe's own: on
+	// go-sqlite3 the transaction stays deferred (own.go).
+	o := ownBegin(c.sc, c.exposed, hideAuthorizer|hideRollbackHook, len(writeLockProbe), 0)
+	defer ownEnd(o)
 	_, err := c.sc.ExecContext(ctx, writeLockProbe, nil)
 	_, _ = c.sc.ExecContext(context.Background(), writeLockUndo, nil)
 	if err == nil || isReadOnly(err) {
@@ -60,7 +64,7 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 	if !c.sc.AutoCommit() {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
-	return err
+	return ownError(writeLockProbe, err)
 }
 
 // runOne runs one statement, text, outside a BeginTx transaction: a plain
@@ -81,7 +85,8 @@ func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run 
 		cl = sqlclass.Classify(text)
 	}
 	if rewrite && c.locked == rwlock.Exclusive && cl.PlainBegin {
-		res, err := run("BEGIN IMMEDIATE")
+		// BEGIN IMMEDIATE stands for the application's BEGIN (own.go).
+		res, err := standIn(c, "BEGIN IMMEDIATE", len(text), func() (T, error) { return run("BEGIN IMMEDIATE") })
 		if !isReadOnly(err) {
 			c.onlyRead = err == nil
 			return res, err
@@ -155,8 +160,12 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 		}
 		if tail == "" {
 			// The last statement: go-sqlite3 runs it and returns its rows.
+			// Compiling it again is sqlite3-safe's own: the authorizer
+			// decided it above (own.go).
 			_ = ss.Close()
 			return runOne(ctx, c, query, true, func(q string) (driver.Rows, error) {
+				o := ownBegin(c.sc, c.exposed, hideAuthorizer, 0, 0)
+				defer ownEnd(o)
 				return c.sc.QueryContext(ctx, q, restArgs(args, start))
 			})
 		}
@@ -187,6 +196,10 @@ func (c *conn) runPiece(ctx context.Context, ss splitStmt, text string, args []d
 	res, err := runOne(ctx, c, text, true, func(q string) (driver.Result, error) {
 		switch {
 		case q == "BEGIN IMMEDIATE":
+			// In place of ss, the application's BEGIN, which its
+			// authorizer and limits have decided (own.go).
+			o := ownBegin(c.sc, c.exposed, hideAuthorizer, len(q), 0)
+			defer ownEnd(o)
 			return c.sc.ExecContext(ctx, q, nil)
 		case !asQuery:
 			return ss.ExecContext(ctx, sa)

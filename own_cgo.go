@@ -8,6 +8,7 @@ package sqlite3safe
 import "C"
 
 import (
+	"errors"
 	"unsafe"
 
 	"github.com/mattn/go-sqlite3"
@@ -57,9 +58,40 @@ func ownBegin(sc sqliteConn, exposed bool, h hide, need, floor int) ownState {
 	return ownState{db: db, o: o}
 }
 
+// setAside reports whether ownBegin set anything aside.
+func (s ownState) setAside() bool { return s.db != nil }
+
 // ownEnd puts back what ownBegin set aside.
 func ownEnd(s ownState) {
 	if s.db != nil {
 		C.safe_own_leave(s.db, s.o)
 	}
+}
+
+// isTooBig reports SQLite's SQLITE_TOOBIG (statement too long).
+func isTooBig(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrTooBig
+}
+
+// isAuth reports SQLite's SQLITE_AUTH (not authorized).
+func isAuth(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrAuth
+}
+
+// ownConn makes a connection only sqlite3-safe uses (the checkpointer's)
+// its own: the driver's ConnectHook ran on it, but the authorizer and
+// hooks it registered must not see, nor its limits refuse, what
+// sqlite3-safe runs there.
+func ownConn(sc sqliteConn) {
+	conn, ok := sc.(*sqlite3.SQLiteConn)
+	if !ok {
+		return
+	}
+	conn.RegisterAuthorizer(nil)
+	conn.RegisterCommitHook(nil)
+	conn.RegisterRollbackHook(nil)
+	conn.RegisterUpdateHook(nil)
+	conn.SetLimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, maxSQLLength)
 }

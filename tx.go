@@ -69,7 +69,7 @@ func (t *tx) begun() bool {
 func (t *tx) end() {
 	c := t.c
 	if t.resetQueryOnly {
-		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+		_ = c.ownExec(context.Background(), hideAuthorizer, "PRAGMA query_only=0")
 	}
 	if c.txRead {
 		c.readEnded()
