@@ -550,3 +550,70 @@ func TestCheckpointerIsNotSeen(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedEndEndsTheTransaction: when the application's authorizer (or
+// a limit) refuses the COMMIT or ROLLBACK that ends a BeginTx
+// transaction, Commit and Rollback return SQLite's error as on plain
+// go-sqlite3, which then leaves the connection inside the transaction,
+// holding SQLite's write lock on a connection back in the pool: another
+// connection's write waits out its busy timeout and fails with "database
+// is locked", and the pool's next statement on that connection runs in
+// the transaction and is never committed. database/sql considers the
+// transaction over either way, and sqlite3-safe's write lock goes back,
+// so sqlite3-safe ends the transaction (a ROLLBACK of its own): other
+// writers go on, and the next statement commits.
+func TestRefusedEndEndsTheTransaction(t *testing.T) {
+	var refuse atomic.Bool // the authorizer refuses COMMIT and ROLLBACK
+	deny := func(op int, arg1, _, _ string) bool {
+		return refuse.Load() && op == sqlite3.SQLITE_TRANSACTION && arg1 != "BEGIN"
+	}
+	insertTx := func(tx *sql.Tx) error { _, err := tx.Exec("INSERT INTO t VALUES (1)"); return err }
+	for _, end := range []struct {
+		name string
+		run  func(db *sql.DB) error
+	}{
+		{"commit", inTx(nil, false, insertTx)},
+		{"rollback", inTx(nil, true, insertTx)},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var got [2]error
+			for i, name := range []string{"sqlite3", sqlite3safe.DriverName} {
+				v := &appView{deny: deny}
+				db := openWithSetting(t, name, dir, appSetting{inHook: true, set: v.install}, 1)
+				refuse.Store(true)
+				got[i] = end.run(db)
+				refuse.Store(false)
+				// Another process's write, waiting 100 ms for SQLite's
+				// write lock.
+				other, err := sql.Open("sqlite3", filepath.Join(dir, name+".db")+"?_busy_timeout=100")
+				require.NoError(t, err)
+				_, otherErr := other.Exec("INSERT INTO t VALUES (100)")
+				require.NoError(t, other.Close())
+				_, nextErr := db.Exec("INSERT INTO t VALUES (2)")
+				require.NoError(t, db.Close())
+				if name == "sqlite3" {
+					t.Logf("plain go-sqlite3: another connection's write: %v; the pool's next write: %v (in the transaction)", otherErr, nextErr)
+					continue
+				}
+				require.NoError(t, otherErr, "another connection's write")
+				require.NoError(t, nextErr, "the pool's next write")
+				// What is committed: the writes after the refused end, not
+				// the transaction's own.
+				check := openDB(t, "sqlite3", filepath.Join(dir, name+".db"))
+				var rows []int
+				r, err := check.Query("SELECT x FROM t ORDER BY x")
+				require.NoError(t, err)
+				for r.Next() {
+					var x int
+					require.NoError(t, r.Scan(&x))
+					rows = append(rows, x)
+				}
+				require.NoError(t, r.Err())
+				assert.Equal(t, []int{2, 100}, rows)
+			}
+			require.Error(t, got[0])
+			assert.Equal(t, got[0].Error(), fmt.Sprint(got[1]), "the refused end's error: plain go-sqlite3 (expected), sqlite3-safe (actual)")
+		})
+	}
+}

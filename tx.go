@@ -37,7 +37,8 @@ func (t *tx) Commit() error {
 		err = c.runTxStmt(context.Background(), &c.txStmts.commit, "COMMIT")
 		ownEnd(o)
 		if err != nil && !c.sc.AutoCommit() {
-			_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+			_, rerr := c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+			t.ended(rerr)
 		}
 	}
 	t.end()
@@ -49,9 +50,25 @@ func (t *tx) Rollback() error {
 	var err error
 	if t.begun() {
 		_, err = t.c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+		t.ended(err)
 	}
 	t.end()
 	return err
+}
+
+// ended makes sure the SQLite transaction is over after the ROLLBACK that
+// ended it returned err. The application's authorizer or limits may have
+// refused it (as they may refuse COMMIT); go-sqlite3 then leaves the
+// connection inside the transaction, holding SQLite's write lock, back in
+// the pool. database/sql considers the transaction over, and end gives
+// the file's lock back, so the transaction is rolled back here, as a
+// statement of sqlite3-safe's own (own.go). The rollback hook sees it: the
+// transaction is rolled back.
+func (t *tx) ended(err error) {
+	c := t.c
+	if err != nil && !c.sc.AutoCommit() {
+		_ = c.ownExec(context.Background(), hideAuthorizer, "ROLLBACK")
+	}
 }
 
 // begun reports whether SQLite is in the transaction: not when no
