@@ -42,11 +42,14 @@ const maxSQLLength = 1<<31 - 1
 // (busywait.c), a read-only transaction's query_only, the write-lock probe
 // of a manual transaction and its undo, a hand-over's data_version,
 // ROLLBACK and BEGIN (lazytx.go), the ROLLBACK of a connection closed
-// inside a transaction, the compilation that asks SQLite whether a
-// statement writes (askSQLite) — run with the authorizer set aside, the
-// hooks they would call (the commit hook for a journal mode change, the
-// rollback hook for a ROLLBACK go-sqlite3 would not run), and the length
-// limit raised to theirs. None of them changes a row, so the update hook
+// inside a transaction or of a transaction whose end was refused
+// (tx.ended), the compilation that asks SQLite whether a statement writes
+// (askSQLite), the second compilation of a multi-statement Query's last
+// statement (queryEach) — run with the authorizer set aside, the hooks
+// they would call where go-sqlite3 would not (the commit hook for a
+// journal mode change, the rollback hook for a hand-over's or a failed
+// probe's ROLLBACK; a closing connection's rolls back on go-sqlite3 too),
+// and the length limit raised to theirs. None of them changes a row, so the update hook
 // never sees them. The connection only sqlite3-safe uses, the
 // checkpointer's, has the authorizer and hooks the ConnectHook gave it
 // removed and no length limit (ownConn).
