@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "busywait.h"
+#include "own.h"
 #include "_cgo_export.h"
 
 #ifdef _WIN32
@@ -78,29 +79,33 @@ safe_wait *safe_wait_new(void *db, uintptr_t handle) {
 
 // safe_wait_timeout reads the connection's busy timeout into *ms; 0 when
 // it could. SQLite reads the timeout when it compiles the PRAGMA, so it is
-// compiled each time. It reads 0 while safe_wait_busy is installed.
-static int safe_wait_timeout(safe_wait *w, int *ms) {
+// compiled each time. It reads 0 while safe_wait_busy is installed. The
+// PRAGMA is sqlite3-safe's own: the application's authorizer is set aside,
+// and its length limit raised, meanwhile.
+static int safe_wait_timeout(safe_wait *w, void *authorizer, int *ms) {
+	static const char q[] = "PRAGMA busy_timeout";
+	safe_own o = safe_own_enter(w->db, authorizer, SAFE_OWN_AUTHORIZER, sizeof q - 1, 0);
 	sqlite3_stmt *read = 0;
-	int rc = sqlite3_prepare_v2(w->db, "PRAGMA busy_timeout", -1, &read, 0);
-	if (rc != 0) {
-		return rc;
+	int rc = sqlite3_prepare_v2(w->db, q, -1, &read, 0);
+	if (rc == 0) {
+		rc = sqlite3_step(read);
+		if (rc == SAFE_SQLITE_ROW) {
+			*ms = sqlite3_column_int(read, 0);
+			rc = 0;
+		} else if (rc == 0 || rc == 101) { // no row: SQLITE_OK, SQLITE_DONE
+			rc = 1;
+		}
+		sqlite3_finalize(read);
 	}
-	rc = sqlite3_step(read);
-	if (rc == SAFE_SQLITE_ROW) {
-		*ms = sqlite3_column_int(read, 0);
-		rc = 0;
-	} else if (rc == 0 || rc == 101) { // no row: SQLITE_OK, SQLITE_DONE
-		rc = 1;
-	}
-	sqlite3_finalize(read);
+	safe_own_leave(w->db, o);
 	return rc;
 }
 
 // safe_wait_install reads the connection's busy timeout and puts
 // safe_wait_busy in place of SQLite's handler, with that timeout; 0 when
 // it did.
-int safe_wait_install(safe_wait *w) {
-	int rc = safe_wait_timeout(w, &w->timeout_ms);
+int safe_wait_install(safe_wait *w, void *authorizer) {
+	int rc = safe_wait_timeout(w, authorizer, &w->timeout_ms);
 	if (rc != 0) {
 		return rc;
 	}
@@ -113,13 +118,13 @@ int safe_wait_install(safe_wait *w) {
 // the busy timeout it had (which PRAGMA busy_timeout then reads, and may
 // set). If something put SQLite's handler back meanwhile (go-sqlite3's own
 // API used on the connection), that handler and its timeout stay.
-void safe_wait_expose(safe_wait *w) {
+void safe_wait_expose(safe_wait *w, void *authorizer) {
 	if (!w->installed) {
 		return;
 	}
 	w->installed = 0;
 	int ms = -1;
-	if (safe_wait_timeout(w, &ms) == 0 && ms != 0) {
+	if (safe_wait_timeout(w, authorizer, &ms) == 0 && ms != 0) {
 		w->timeout_ms = ms; // not ours any more
 		return;
 	}
@@ -129,7 +134,7 @@ void safe_wait_expose(safe_wait *w) {
 // safe_wait_free gives the connection SQLite's handler back before it
 // frees w: closing the connection may still wait (the last connection of
 // a WAL database checkpoints), and must not find w freed.
-void safe_wait_free(safe_wait *w) {
-	safe_wait_expose(w);
+void safe_wait_free(safe_wait *w, void *authorizer) {
+	safe_wait_expose(w, authorizer);
 	free(w);
 }

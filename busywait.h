@@ -19,9 +19,12 @@ typedef struct safe_wait {
 	long long start_us; // when this wait began, in microseconds
 } safe_wait;
 
+// The authorizer argument of these is go-sqlite3's handle for the
+// application's authorizer (0: none), set aside while they read the busy
+// timeout (own.h).
 safe_wait *safe_wait_new(void *db, uintptr_t handle);
-int safe_wait_install(safe_wait *w);
-void safe_wait_expose(safe_wait *w);
-void safe_wait_free(safe_wait *w);
+int safe_wait_install(safe_wait *w, void *authorizer);
+void safe_wait_expose(safe_wait *w, void *authorizer);
+void safe_wait_free(safe_wait *w, void *authorizer);
 
 #endif

@@ -40,10 +40,11 @@ import (
 // own, which it starts after enter and waits for before leave: the handler
 // reads what enter wrote, and nothing writes it meanwhile.
 type busyWait struct {
-	w      *C.safe_wait    // C memory, freed by close; nil: SQLite's own handler
-	handle cgo.Handle      // how the handler finds this busyWait; deleted by close
-	ctx    context.Context // the armed statement's context; nil when none is armed
-	lent   bool            // exposed by Unwrap: take the handler back at the next statement
+	w      *C.safe_wait        // C memory, freed by close; nil: SQLite's own handler
+	handle cgo.Handle          // how the handler finds this busyWait; deleted by close
+	conn   *sqlite3.SQLiteConn // whose authorizer is set aside while the busy timeout is read; immutable
+	ctx    context.Context     // the armed statement's context; nil when none is armed
+	lent   bool                // exposed by Unwrap: take the handler back at the next statement
 }
 
 // waitState is what enter did, for leave to undo.
@@ -78,13 +79,14 @@ func newBusyWait(sc sqliteConn) *busyWait {
 	if db == nil {
 		return b
 	}
+	b.conn = conn
 	b.handle = cgo.NewHandle(b)
 	b.w = C.safe_wait_new(db, C.uintptr_t(b.handle))
 	if b.w == nil {
 		b.handle.Delete()
 		return b
 	}
-	if C.safe_wait_install(b.w) != 0 {
+	if C.safe_wait_install(b.w, b.authorizer()) != 0 {
 		b.close()
 	}
 	return b
@@ -101,13 +103,13 @@ func (b *busyWait) enter(ctx context.Context, names bool) waitState {
 	}
 	if b.lent {
 		b.lent = false
-		if C.safe_wait_install(b.w) != 0 {
+		if C.safe_wait_install(b.w, b.authorizer()) != 0 {
 			b.close()
 			return waitState{}
 		}
 	}
 	if names {
-		C.safe_wait_expose(b.w)
+		C.safe_wait_expose(b.w, b.authorizer())
 		return waitState{exposed: true}
 	}
 	if ctx.Done() == nil {
@@ -122,7 +124,7 @@ func (b *busyWait) leave(st waitState) {
 	if st.armed {
 		b.ctx, b.w.armed = nil, 0
 	}
-	if st.exposed && C.safe_wait_install(b.w) != 0 {
+	if st.exposed && C.safe_wait_install(b.w, b.authorizer()) != 0 {
 		b.close()
 	}
 }
@@ -132,7 +134,7 @@ func (b *busyWait) leave(st waitState) {
 // handler back, with whatever busy timeout was set meanwhile.
 func (b *busyWait) lend() {
 	if b.w != nil && !b.lent {
-		C.safe_wait_expose(b.w)
+		C.safe_wait_expose(b.w, b.authorizer())
 		b.lent = true
 	}
 }
@@ -141,10 +143,20 @@ func (b *busyWait) lend() {
 // SQLite's handler for good.
 func (b *busyWait) close() {
 	if b.w != nil {
-		C.safe_wait_free(b.w)
+		C.safe_wait_free(b.w, b.authorizer())
 		b.handle.Delete()
 		b.w = nil
 	}
+}
+
+// authorizer is go-sqlite3's handle for the application's authorizer on
+// the connection, which busywait.c sets aside while it reads the busy
+// timeout (own.go), or nil.
+func (b *busyWait) authorizer() unsafe.Pointer {
+	if b.conn == nil {
+		return nil
+	}
+	return authorizerHandle(b.conn)
 }
 
 // mentionsBusyTimeout reports whether query holds "busy_timeout" in any

@@ -50,12 +50,14 @@ type conn struct {
 	read        readMark      // the connection's oldest open read, for the checkpointer (reads.go)
 	waits       *busyWait     // makes waits for other processes end with the context (busywait_cgo.go); immutable
 	cancel      *canceller    // interrupts a running exec when its context ends (interrupt_cgo.go); immutable
+	exposed     bool          // the application may have set an authorizer, hooks or limits: its driver has a ConnectHook or Extensions, or the connection was lent (own.go)
 
 	// Owned by the goroutine database/sql lets use the connection.
 	locked    rwlock.Mode     // what this connection holds of file.lock, for its claims (claim)
 	claims    int             // claims sharing locked: statements, rows, a transaction
 	lockedBy  uint64          // the goroutine that took locked in shared mode (rwlock.Request.GID), or 0
 	tx        txState         // BeginTx or manual transaction, if any
+	onlyRead  bool            // txManual: sqlite3-safe made the transaction immediate, and no statement that may write ran in it since (runOne)
 	memo      map[string]bool // query -> write, from sqlite3_stmt_readonly; lazily made
 	closed    bool
 	openReads int            // reads open on the connection (readBegan, readEnded)
@@ -118,19 +120,23 @@ type readonlyStmt interface{ Readonly() bool }
 
 // setupConn sets a freshly opened go-sqlite3 connection up (WAL, read back;
 // journal_size_limit; no autocheckpoint while the checkpointer runs) and
-// returns the journal mode it runs in.
-func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err error) {
+// returns the journal mode it runs in. exposed: the driver's ConnectHook or
+// Extensions ran on sc, and what they set there must not see these
+// statements (own.go).
+func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo, exposed bool) (wal bool, err error) {
+	// Changing the journal mode commits: the commit hook is set aside too.
+	const h = hideAuthorizer | hideCommitHook | hideRollbackHook
 	var mode string
 	switch {
 	case d.memory != memNone:
 		return false, nil
 	case d.readOnly:
 		// Cannot convert; run in WAL mode only if the file already is.
-		mode, err = queryString(ctx, sc, "PRAGMA main.journal_mode")
+		mode, err = setupQuery(ctx, sc, exposed, h, "PRAGMA main.journal_mode")
 	default:
 		// The main database only: a database a ConnectHook attached keeps
 		// the journal mode it has.
-		mode, err = queryString(ctx, sc, "PRAGMA main.journal_mode=WAL")
+		mode, err = setupQuery(ctx, sc, exposed, h, "PRAGMA main.journal_mode=WAL")
 	}
 	if err != nil {
 		return false, err
@@ -149,11 +155,23 @@ func setupConn(ctx context.Context, sc sqliteConn, d *dsnInfo) (wal bool, err er
 		if d.cfg.checkpoints {
 			q += "; PRAGMA wal_autocheckpoint=0"
 		}
-		if _, err := sc.ExecContext(ctx, q, nil); err != nil {
-			return false, err
+		o := ownBegin(sc, exposed, h, len(q), 0)
+		_, err := sc.ExecContext(ctx, q, nil)
+		ownEnd(o)
+		if err != nil {
+			return false, ownError(q, err)
 		}
 	}
 	return wal, nil
+}
+
+// setupQuery is queryString for setupConn's statements of sqlite3-safe's
+// own, with h set aside.
+func setupQuery(ctx context.Context, sc sqliteConn, exposed bool, h hide, q string) (string, error) {
+	o := ownBegin(sc, exposed, h, len(q), 0)
+	v, err := queryString(ctx, sc, q)
+	ownEnd(o)
+	return v, ownError(q, err)
 }
 
 // queryString runs a statement that returns one text value.
@@ -255,7 +273,9 @@ func (c *conn) Close() error {
 		c.settleYield() // no hand-over from here on
 	}
 	if !c.sc.AutoCommit() {
-		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+		// The authorizer is set aside, not the rollback hook: go-sqlite3's
+		// Close rolls back too, and calls it.
+		_ = c.ownExec(context.Background(), hideAuthorizer, "ROLLBACK")
 	}
 	c.txStmts.close() // before the connection: SQLite keeps a connection with statements left open
 	c.waits.close()
@@ -401,7 +421,7 @@ func (c *conn) settle(claimed bool) {
 		c.tx = txManual
 		return
 	case !inTx && c.tx == txManual:
-		c.tx = txNone
+		c.tx, c.onlyRead = txNone, false
 		if c.left.n > 0 {
 			c.holdLeft() // what statements left active by Exec still hold (execactive.go)
 		}

@@ -191,9 +191,10 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 	}
 	// Setting the connection up may wait for another process's lock
 	// already, with the context of the statement that needs a connection.
+	exposed := c.d.base.ConnectHook != nil || len(c.d.base.Extensions) > 0
 	waits := newBusyWait(sc)
 	w := waits.enter(ctx, false)
-	wal, err := setupConn(ctx, sc, c.info)
+	wal, err := setupConn(ctx, sc, c.info, exposed)
 	waits.leave(w)
 	if err != nil {
 		waits.close()
@@ -226,8 +227,10 @@ func (c *connector) connect(ctx context.Context, shareMemory bool) (driver.Conn,
 		slowWait:    c.info.cfg.slowWait,
 		waits:       waits,
 		cancel:      newCanceller(sc),
+		exposed:     exposed,
 		loan:        loan{ownCache: c.info.ownCache},
 	}
+	cn.noCacheForAuthorizer()
 	if wal {
 		cn.file.reads.add(cn)
 		cn.syncAttached() // a ConnectHook may have attached databases
@@ -258,7 +261,11 @@ func (c *connector) startCheckpointer(f *fileState) *checkpointer {
 		if err != nil {
 			return nil, err
 		}
-		return asSQLiteConn(raw)
+		sc, err := asSQLiteConn(raw)
+		if err == nil {
+			ownConn(sc) // sqlite3-safe's alone: the ConnectHook's authorizer, hooks and limits go
+		}
+		return sc, err
 	}
 	openFile := func(path string) (sqliteConn, error) {
 		dsn := "file:" + percentEscape(path) + "?mode=rw"

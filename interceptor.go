@@ -81,6 +81,7 @@ func (i *interceptor) exec(ctx context.Context, query string, args []driver.Name
 	case cl.TxControl:
 		res, err = runOne(ctx, c, query, onConn, run)
 	default:
+		c.onlyRead = c.onlyRead && cl.PlainRead()
 		res, err = run(query)
 	}
 	c.settle(claimed)
@@ -127,6 +128,7 @@ func (i *interceptor) query(ctx context.Context, query string, args []driver.Nam
 	case cl.TxControl:
 		rows, err = runOne(ctx, c, query, onConn, run)
 	default:
+		c.onlyRead = c.onlyRead && cl.PlainRead()
 		rows, err = run(query)
 	}
 	if err != nil || rows == nil {
@@ -221,22 +223,24 @@ func (i *interceptor) ConnBeginTx(ctx context.Context, _ driver.ConnBeginTx, opt
 		return ctx, &tx{c: c}, nil
 	}
 	// query_only makes writes fail with SQLite's read-only error; one the
-	// application set stays as it was when the transaction ends.
+	// application set stays as it was when the transaction ends. The
+	// PRAGMAs are sqlite3-safe's own (own.go); the BEGIN is the one
+	// go-sqlite3 runs.
 	setQueryOnly := !c.queryOnly
 	if setQueryOnly {
-		v, err := queryString(ctx, c.sc, "PRAGMA query_only")
+		v, err := c.ownQuery(ctx, hideAuthorizer, "PRAGMA query_only")
 		if err != nil {
 			return ctx, nil, err
 		}
-		setQueryOnly = v != "1"
+		if setQueryOnly = v != "1"; setQueryOnly {
+			if err := c.ownExec(ctx, hideAuthorizer, "PRAGMA query_only=1"); err != nil {
+				return ctx, nil, err
+			}
+		}
 	}
-	begin := "BEGIN"
-	if setQueryOnly {
-		begin = "PRAGMA query_only=1; BEGIN"
-	}
-	if err := c.beginRead(ctx, begin, "read-only transaction"); err != nil {
+	if err := c.beginRead(ctx, "BEGIN", "read-only transaction"); err != nil {
 		if setQueryOnly {
-			_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+			_ = c.ownExec(context.Background(), hideAuthorizer, "PRAGMA query_only=0")
 		}
 		return ctx, nil, err
 	}
@@ -290,7 +294,11 @@ func (i *interceptor) askSQLite(ctx context.Context, query string) (bool, error)
 		}
 		defer c.unclaim()
 	}
+	// The application's authorizer decides the statement when it runs;
+	// this compilation is sqlite3-safe's own (own.go).
+	o := ownBegin(c.sc, c.exposed, hideAuthorizer, 0, 0)
 	stmt, err := c.sc.PrepareContext(ctx, query)
+	ownEnd(o)
 	if err != nil {
 		return true, nil
 	}

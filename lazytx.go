@@ -75,7 +75,10 @@ func (c *conn) txBegin(ctx context.Context, read bool) error {
 			}
 			return err
 		}
-		err := c.runTxStmt(ctx, &c.txStmts.begin, "BEGIN IMMEDIATE")
+		// BEGIN IMMEDIATE stands for go-sqlite3's BEGIN (own.go).
+		_, err := standIn(c, "BEGIN IMMEDIATE", len("BEGIN"), func() (struct{}, error) {
+			return struct{}{}, c.runTxStmt(ctx, &c.txStmts.begin, "BEGIN IMMEDIATE")
+		})
 		if err == nil {
 			c.tx, c.txClaim, c.wrote = txWrite, true, !read
 			return nil
@@ -198,7 +201,11 @@ func (h *conn) handOver(gid uint64) bool {
 	if !h.yield.idle || h.yield.gid.Load() != gid {
 		return false
 	}
+	// These statements are sqlite3-safe's own: on go-sqlite3 the
+	// transaction simply reads on (own.go).
 	ctx := context.Background()
+	o := ownBegin(h.sc, h.exposed, hideAuthorizer|hideRollbackHook, len("PRAGMA data_version"), 0)
+	defer ownEnd(o)
 	before, err := queryString(ctx, h.sc, "PRAGMA data_version")
 	if err != nil {
 		return false

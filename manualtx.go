@@ -52,6 +52,10 @@ const (
 // rolls the new transaction back and is returned, as BEGIN IMMEDIATE
 // would have failed.
 func (c *conn) takeWriteLock(ctx context.Context) error {
+	// The probe, its undo and the ROLLBACK are sqlite3-safe's own: on
+	// go-sqlite3 the transaction stays deferred (own.go).
+	o := ownBegin(c.sc, c.exposed, hideAuthorizer|hideRollbackHook, len(writeLockProbe), 0)
+	defer ownEnd(o)
 	_, err := c.sc.ExecContext(ctx, writeLockProbe, nil)
 	_, _ = c.sc.ExecContext(context.Background(), writeLockUndo, nil)
 	if err == nil || isReadOnly(err) {
@@ -60,7 +64,7 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 	if !c.sc.AutoCommit() {
 		_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
 	}
-	return err
+	return ownError(writeLockProbe, err)
 }
 
 // runOne runs one statement, text, outside a BeginTx transaction: a plain
@@ -69,17 +73,40 @@ func (c *conn) takeWriteLock(ctx context.Context) error {
 // a transaction followed by takeWriteLock. A connection that may not write
 // (query_only, a read-only file) cannot meet SQLITE_BUSY_SNAPSHOT, and
 // SQLite refuses BEGIN IMMEDIATE on it: there BEGIN runs as written.
+//
+// A transaction made immediate so is a write transaction in SQLite even if
+// it only reads; on go-sqlite3 it would be a read transaction, whose commit
+// does not call the commit hook. So until a statement that may write runs
+// in it (c.onlyRead), transaction control runs with the commit hook set
+// aside (own.go).
 func runOne[T any](ctx context.Context, c *conn, text string, rewrite bool, run func(string) (T, error)) (T, error) {
-	if rewrite && c.locked == rwlock.Exclusive && sqlclass.Classify(text).PlainBegin {
-		res, err := run("BEGIN IMMEDIATE")
+	var cl sqlclass.Class
+	if rewrite && c.locked == rwlock.Exclusive || c.onlyRead {
+		cl = sqlclass.Classify(text)
+	}
+	if rewrite && c.locked == rwlock.Exclusive && cl.PlainBegin {
+		// BEGIN IMMEDIATE stands for the application's BEGIN (own.go).
+		res, err := standIn(c, "BEGIN IMMEDIATE", len(text), func() (T, error) { return run("BEGIN IMMEDIATE") })
 		if !isReadOnly(err) {
+			c.onlyRead = err == nil
 			return res, err
 		}
 	}
+	var o ownState
+	switch {
+	case !c.onlyRead:
+	case cl.TxControl:
+		o = ownBegin(c.sc, c.exposed, hideCommitHook, 0, 0)
+	case !cl.PlainRead():
+		c.onlyRead = false
+	}
 	wasAuto := c.sc.AutoCommit()
 	res, err := run(text)
+	ownEnd(o)
 	if err == nil && wasAuto && !c.sc.AutoCommit() && c.locked == rwlock.Exclusive {
+		writing := c.sqliteWriting() // the statement took SQLite's write lock itself (BEGIN IMMEDIATE)
 		err = c.takeWriteLock(ctx)
+		c.onlyRead = err == nil && !writing
 	}
 	return res, err
 }
@@ -133,8 +160,12 @@ func (c *conn) queryEach(ctx context.Context, query string, args []driver.NamedV
 		}
 		if tail == "" {
 			// The last statement: go-sqlite3 runs it and returns its rows.
+			// Compiling it again is sqlite3-safe's own: the authorizer
+			// decided it above (own.go).
 			_ = ss.Close()
 			return runOne(ctx, c, query, true, func(q string) (driver.Rows, error) {
+				o := ownBegin(c.sc, c.exposed, hideAuthorizer, 0, 0)
+				defer ownEnd(o)
 				return c.sc.QueryContext(ctx, q, restArgs(args, start))
 			})
 		}
@@ -165,6 +196,10 @@ func (c *conn) runPiece(ctx context.Context, ss splitStmt, text string, args []d
 	res, err := runOne(ctx, c, text, true, func(q string) (driver.Result, error) {
 		switch {
 		case q == "BEGIN IMMEDIATE":
+			// In place of ss, the application's BEGIN, which its
+			// authorizer and limits have decided (own.go).
+			o := ownBegin(c.sc, c.exposed, hideAuthorizer, len(q), 0)
+			defer ownEnd(o)
 			return c.sc.ExecContext(ctx, q, nil)
 		case !asQuery:
 			return ss.ExecContext(ctx, sa)

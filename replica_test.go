@@ -84,7 +84,7 @@ func poll(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-func countRows(t *testing.T, db *sql.DB) int {
+func replicaRows(t *testing.T, db *sql.DB) int {
 	t.Helper()
 	var n int
 	require.NoError(t, db.QueryRow("SELECT count(*) FROM t").Scan(&n))
@@ -168,7 +168,7 @@ func TestReplicaRefusesWritesAtOnce(t *testing.T) {
 	}
 
 	// Reads run, in and out of transactions, while the holder has the lock.
-	assert.Equal(t, 1, countRows(t, db))
+	assert.Equal(t, 1, replicaRows(t, db))
 	rtx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
 	var n int
@@ -182,7 +182,7 @@ func TestReplicaRefusesWritesAtOnce(t *testing.T) {
 
 	// The transaction that held the lock before the change commits whole.
 	require.NoError(t, htx.Commit())
-	assert.Equal(t, 2, countRows(t, db))
+	assert.Equal(t, 2, replicaRows(t, db))
 }
 
 // TestReplicaTransactionReadsThenRefusesWrite: a default (read-write)
@@ -203,7 +203,7 @@ func TestReplicaTransactionReadsThenRefusesWrite(t *testing.T) {
 	requireReplicaError(t, err, "node-a")
 	require.NoError(t, tx.QueryRow("SELECT count(*) FROM t").Scan(&n))
 	require.NoError(t, tx.Commit())
-	assert.Equal(t, 1, countRows(t, db))
+	assert.Equal(t, 1, replicaRows(t, db))
 	_, err = db.Exec("INSERT INTO t VALUES (2)") // the connection is clean for the pool
 	requireReplicaError(t, err, "node-a")
 }
@@ -236,7 +236,7 @@ func TestReplicaBecomesPrimary(t *testing.T) {
 		mustExec(t, tx, "INSERT INTO t VALUES (?)", 10+i)
 		require.NoError(t, tx.Commit())
 	}
-	assert.Equal(t, 22, countRows(t, db))
+	assert.Equal(t, 22, replicaRows(t, db))
 
 	// The early transaction's snapshot is older than those commits: its
 	// write takes the lock and is refused by SQLite, as on go-sqlite3.
@@ -288,7 +288,7 @@ func TestReplicaStopsBeingPrimary(t *testing.T) {
 		requireReplicaError(t, err, "node-b")
 		require.NoError(t, tx.Rollback())
 	}
-	assert.Equal(t, committed, countRows(t, db))
+	assert.Equal(t, committed, replicaRows(t, db))
 }
 
 // TestReplicaCheckpointerStandsDown: on a replica the checkpointer makes
@@ -321,7 +321,7 @@ func TestReplicaCheckpointerStandsDown(t *testing.T) {
 	// Longer than the idle TRUNCATE's delay, twice over.
 	deadline := time.Now().Add(2*sqlite3safe.DefaultTruncateDelay + 500*time.Millisecond)
 	for time.Now().Before(deadline) {
-		assert.Equal(t, 51, countRows(t, db))
+		assert.Equal(t, 51, replicaRows(t, db))
 		time.Sleep(50 * time.Millisecond)
 	}
 	st, err := sqlite3safe.Stats(db)

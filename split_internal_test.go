@@ -53,3 +53,12 @@ func TestStatementInterfacesAreGoSQLite3s(t *testing.T) {
 		}
 	}
 }
+
+// TestCanSeeAuthorizer: the go-sqlite3 field that says a connection has an
+// authorizer is where stmtcache_cgo.go expects it; without it, statements
+// kept compiled would run on the authorizer's earlier answer.
+func TestCanSeeAuthorizer(t *testing.T) {
+	if !canSeeAuthorizer {
+		t.Fatal("go-sqlite3's SQLiteConn has no unsafe.Pointer field authorizerHandle: an authorizer is not seen")
+	}
+}

@@ -44,6 +44,39 @@ func setStmtCache(sc sqliteConn, on bool) (was bool) {
 	return was
 }
 
+// authorizerField is go-sqlite3's SQLiteConn's unexported authorizerHandle,
+// the argument of the authorizer RegisterAuthorizer installed (nil: none),
+// found by reflection; a test requires it to be there.
+var authorizerField, authorizerFieldOK = reflect.TypeFor[sqlite3.SQLiteConn]().FieldByName("authorizerHandle")
+
+// canSeeAuthorizer says authorizerHandle can read the field.
+var canSeeAuthorizer = authorizerFieldOK && len(authorizerField.Index) == 1 &&
+	authorizerField.Type.Kind() == reflect.UnsafePointer
+
+// authorizerHandle is the argument of the authorizer go-sqlite3's
+// RegisterAuthorizer gave conn, or nil when it has none (or the field
+// cannot be read). One load, no cgo call. RegisterAuthorizer writes it on
+// a connection the application holds, which is the goroutine's that uses
+// the connection, as the caller is.
+func authorizerHandle(conn *sqlite3.SQLiteConn) unsafe.Pointer {
+	if !canSeeAuthorizer {
+		return nil
+	}
+	return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(conn), authorizerField.Offset))
+}
+
+// hasAuthorizer reports whether the application gave sc an authorizer.
+// SQLite asks it when it compiles a statement, and go-sqlite3 compiles
+// every statement given as text anew (without a _stmt_cache_size), so the
+// authorizer decides each one as it runs. sqlite3-safe keeps nothing
+// compiled for reuse on such a connection: not its BEGIN IMMEDIATE and
+// COMMIT (runTxStmt), not go-sqlite3's statement cache it turned on
+// (conn.noCacheForAuthorizer, takeBack).
+func hasAuthorizer(sc sqliteConn) bool {
+	conn, ok := sc.(*sqlite3.SQLiteConn)
+	return ok && authorizerHandle(conn) != nil
+}
+
 // sqliteLimits reads every run-time limit of sc (sqlite3_limit with a
 // negative value changes nothing), in SQLite's order of limit ids, up to
 // the first id SQLite does not know. It is nil if sc is closed.

@@ -11,3 +11,6 @@ func setStmtCache(sqliteConn, bool) bool { return false }
 
 // sqliteLimits has no limits to read without cgo.
 func sqliteLimits(sqliteConn) []int { return nil }
+
+// hasAuthorizer: without cgo there is no connection to have one.
+func hasAuthorizer(sqliteConn) bool { return false }

@@ -31,13 +31,24 @@ var _ driver.Tx = (*tx)(nil)
 
 // Commit runs COMMIT. Like go-sqlite3, if COMMIT fails it runs ROLLBACK,
 // because database/sql considers the transaction finished either way.
+//
+// A write transaction whose statements only read is a write transaction
+// in SQLite only because sqlite3-safe began it immediate; on go-sqlite3 it
+// is a read transaction, whose COMMIT does not call the commit hook. So its
+// COMMIT runs with the commit hook set aside (own.go).
 func (t *tx) Commit() error {
 	c := t.conn()
 	var err error
 	if t.begun() {
+		var o ownState
+		if c.tx == txWrite && !c.wrote {
+			o = ownBegin(c.sc, c.exposed, hideCommitHook, 0, 0)
+		}
 		err = c.runTxStmt(context.Background(), &c.txStmts.commit, "COMMIT")
+		ownEnd(o)
 		if err != nil && !c.sc.AutoCommit() {
-			_, _ = c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+			_, rerr := c.sc.ExecContext(context.Background(), "ROLLBACK", nil)
+			t.ended(rerr)
 		}
 	}
 	t.end()
@@ -49,9 +60,25 @@ func (t *tx) Rollback() error {
 	var err error
 	if t.begun() {
 		_, err = t.conn().sc.ExecContext(context.Background(), "ROLLBACK", nil)
+		t.ended(err)
 	}
 	t.end()
 	return err
+}
+
+// ended makes sure the SQLite transaction is over after the ROLLBACK that
+// ended it returned err. The application's authorizer or limits may have
+// refused it (as they may refuse COMMIT); go-sqlite3 then leaves the
+// connection inside the transaction, holding SQLite's write lock, back in
+// the pool. database/sql considers the transaction over, and end gives
+// the file's lock back, so the transaction is rolled back here, as a
+// statement of sqlite3-safe's own (own.go). The rollback hook sees it: the
+// transaction is rolled back.
+func (t *tx) ended(err error) {
+	c := t.conn()
+	if err != nil && !c.sc.AutoCommit() {
+		_ = c.ownExec(context.Background(), hideAuthorizer, "ROLLBACK")
+	}
 }
 
 // begun reports whether SQLite is in the transaction: not when no
@@ -69,7 +96,7 @@ func (t *tx) begun() bool {
 func (t *tx) end() {
 	c := t.conn()
 	if t.resetQueryOnly {
-		_, _ = c.sc.ExecContext(context.Background(), "PRAGMA query_only=0", nil)
+		_ = c.ownExec(context.Background(), hideAuthorizer, "PRAGMA query_only=0")
 	}
 	if c.txRead {
 		c.readEnded()
@@ -124,8 +151,14 @@ type keptStmt interface {
 // runTxStmt runs the statement *st (one of c.txStmts) holds, compiling
 // query into it on first use. If it cannot be compiled it runs query as
 // go-sqlite3 would, so that the error (or success) is SQLite's for that
-// text.
+// text. On a connection with an authorizer nothing is kept: query is
+// compiled anew each time, as go-sqlite3 compiles its BEGIN and COMMIT,
+// so that the authorizer decides each one (hasAuthorizer).
 func (c *conn) runTxStmt(ctx context.Context, st *keptStmt, query string) error {
+	if *st == nil && hasAuthorizer(c.sc) {
+		_, err := c.sc.ExecContext(ctx, query, nil)
+		return err
+	}
 	if *st == nil {
 		if prepared, err := c.sc.PrepareContext(context.Background(), query); err == nil {
 			if ks, ok := prepared.(keptStmt); ok {

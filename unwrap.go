@@ -24,12 +24,14 @@ import (
 // Limits set here (SetLimit) apply to the statements the connection has
 // kept compiled as to new ones, as on plain go-sqlite3, which compiles
 // anew: a statement over a lowered limit is refused whether it ran before
-// or not. The connection still belongs to database/sql: do not Close it
-// (it keeps compiled statements of sqlite3-safe's, which SQLite would keep
-// it open for), and ATTACH through database/sql, which sees it and
-// compiles its kept statements again, rather than here. Unwrap also
-// accepts a *sqlite3.SQLiteConn (as _safe=off gives) and returns it. It
-// reports false for anything else.
+// or not. An authorizer registered here (RegisterAuthorizer) is asked at
+// every statement from then on, as on plain go-sqlite3: the connection
+// keeps nothing compiled for reuse any more. The connection still belongs
+// to database/sql: do not Close it (it keeps compiled statements of
+// sqlite3-safe's, which SQLite would keep it open for), and ATTACH through
+// database/sql, which sees it and compiles its kept statements again,
+// rather than here. Unwrap also accepts a *sqlite3.SQLiteConn (as
+// _safe=off gives) and returns it. It reports false for anything else.
 func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
 	switch c := driverConn.(type) {
 	case *sqlite3.SQLiteConn:
@@ -70,6 +72,11 @@ func Unwrap(driverConn any) (*sqlite3.SQLiteConn, bool) {
 //     so a raised limit keeps the cache; go-sqlite3 has no call to empty
 //     it, so a lowered one turns it off for the rest of the connection's
 //     life, as an ATTACH does (conn.attached);
+//   - an authorizer registered while the connection is lent turns the
+//     cache off for the rest of its life, as one registered in a
+//     ConnectHook does from the start (hasAuthorizer): SQLite asks it
+//     when it compiles a statement, and on plain go-sqlite3 it decides
+//     each statement as it runs;
 //   - a cache the DSN asked go-sqlite3 for (_stmt_cache_size) is
 //     go-sqlite3's, and behaves as on plain go-sqlite3.
 //
@@ -93,6 +100,7 @@ type loan struct {
 // connection lent again before it came back keeps the limits of the first
 // loan to compare with: the cache has held nothing newer since.
 func (c *conn) lend() {
+	c.exposed = true
 	c.waits.lend()
 	c.txStmts.close() // a COMMIT compiled since the last loan, too
 	if c.loan.out {
@@ -125,6 +133,9 @@ func (c *conn) takeBack() {
 	l.cacheOff = false
 	then := l.limits
 	l.limits = nil
+	if hasAuthorizer(c.sc) {
+		return // an authorizer set while lent: no cache (hasAuthorizer)
+	}
 	now := sqliteLimits(c.sc)
 	if len(now) < len(then) {
 		return // closed, or fewer limits: keep the cache off
@@ -135,4 +146,15 @@ func (c *conn) takeBack() {
 		}
 	}
 	setStmtCache(c.sc, true)
+}
+
+// noCacheForAuthorizer turns off, for the rest of the connection's life,
+// go-sqlite3's statement cache that sqlite3-safe turned on, if the
+// application gave the connection an authorizer in its driver's
+// ConnectHook (hasAuthorizer). One set later through Unwrap is seen when
+// the connection comes back (takeBack).
+func (c *conn) noCacheForAuthorizer() {
+	if c.loan.ownCache && hasAuthorizer(c.sc) {
+		stopStmtCache(c.sc)
+	}
 }
