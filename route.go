@@ -128,8 +128,8 @@ func (s *safeConn) route(ctx context.Context, query string) error {
 // lock on its own connection, as txBegin would, and then moves the
 // transaction to the connector's writer if that is free. On return s.c is
 // the connection the transaction runs on, which then holds the lock's
-// claim (txBegin begins the transaction without claiming again). On error
-// nothing is held.
+// claim, marked as given (txBegin begins the transaction without claiming
+// again). On error nothing is held.
 func (s *safeConn) routeTx(ctx context.Context) error {
 	own := s.c
 	if s.cn == nil || own.pinned || own.openStmts > 0 || own.queryOnly || own.locked != rwlock.None {
@@ -143,7 +143,10 @@ func (s *safeConn) routeTx(ctx context.Context) error {
 	}
 	w := s.cn.takeWriter(ctx)
 	if w == nil {
-		return nil // the writer is busy (a handed-over transaction keeps it) or absent: run here
+		// The writer is busy (a handed-over transaction keeps it) or
+		// absent: run here, on the claim just taken.
+		own.givenClaim = true
+		return nil
 	}
 	own.giveClaim(w.c)
 	own.tx, w.c.tx = txNone, txPending

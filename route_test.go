@@ -140,3 +140,31 @@ func TestRefusedFirstStatementGivesLockBack(t *testing.T) {
 	require.NoError(t, tx.Rollback())
 	mustExec(t, db, "INSERT INTO t VALUES (1)") // lock timeout 0: fails if the lock stayed held
 }
+
+// While a handed-over transaction keeps the writer, another transaction
+// runs on its own connection, and gives the lock back at its end.
+func TestTransactionBesideBusyWriterGivesLockBack(t *testing.T) {
+	db := openDB(t, sqlite3safe.DriverName, tempDSN(t, "_safe_lock_timeout=0"))
+	mustExec(t, db, "CREATE TABLE t(k INTEGER PRIMARY KEY)")
+	ctx := context.Background()
+	held, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer held.Rollback() //nolint:errcheck
+	var n int
+	require.NoError(t, held.QueryRow("SELECT count(*) FROM t").Scan(&n)) // on the writer
+	mustExec(t, db, "INSERT INTO t VALUES (1)")                           // hands the lock over; the writer stays with held
+
+	c, err := db.Conn(ctx) // held until the check below: the pool cannot close it and so free the lock
+	require.NoError(t, err)
+	defer c.Close()
+	tx, err := c.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.Exec("INSERT INTO t VALUES (2)") // the writer is busy: runs on its own connection
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+	mustExec(t, db, "INSERT INTO t VALUES (3)") // lock timeout 0: fails if the lock stayed held
+	require.NoError(t, c.Close())
+	require.NoError(t, held.Rollback())
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM t").Scan(&n))
+	require.Equal(t, 3, n)
+}
