@@ -316,3 +316,8 @@ func (c *conn) txCheckWriting() {
 	c.unclaim()
 	c.tx = txYielded
 }
+
+// sqliteWriting reports whether SQLite's transaction on c holds SQLite's
+// write lock on any of its databases (sqlite3_txn_state, read by
+// txnState; true when the handle cannot be read, which keeps what c holds).
+func (c *conn) sqliteWriting() bool { return c.txnState() == txnWrite }

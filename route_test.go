@@ -152,7 +152,7 @@ func TestTransactionBesideBusyWriterGivesLockBack(t *testing.T) {
 	defer held.Rollback() //nolint:errcheck
 	var n int
 	require.NoError(t, held.QueryRow("SELECT count(*) FROM t").Scan(&n)) // on the writer
-	mustExec(t, db, "INSERT INTO t VALUES (1)")                           // hands the lock over; the writer stays with held
+	mustExec(t, db, "INSERT INTO t VALUES (1)")                          // hands the lock over; the writer stays with held
 
 	c, err := db.Conn(ctx) // held until the check below: the pool cannot close it and so free the lock
 	require.NoError(t, err)
